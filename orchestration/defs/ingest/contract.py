@@ -1,0 +1,116 @@
+"""The raw schema: the contract between the Python readers and the dbt sources.
+
+Readers write typed, provenance-stamped rows here; dbt reads them as sources.
+Everything a reader cannot accept goes to ``raw.quarantine`` with a reason code.
+"""
+
+from __future__ import annotations
+
+RAW_SCHEMA = "raw"
+
+PROVENANCE = """
+    source_file varchar not null,       -- path relative to data/raw
+    source_row bigint not null,         -- 1-based data row number in the file (header excluded)
+    file_sha256 varchar not null,
+    ingested_at timestamp not null
+"""
+
+DDL: dict[str, str] = {
+    "file_registry": """
+        create table if not exists raw.file_registry (
+            file_sha256 varchar primary key,
+            source varchar not null,            -- manifests | voyages | reports
+            source_file varchar not null,       -- first name this content was seen under
+            size_bytes bigint not null,
+            status varchar not null,            -- loaded | rejected
+            reason_code varchar,                -- for rejected files
+            message varchar,
+            rows_read bigint,
+            rows_accepted bigint,
+            rows_quarantined bigint,
+            rows_duplicate bigint,
+            columns_mapped varchar,             -- JSON {found header: canonical}
+            columns_unmapped varchar,           -- JSON list of extra headers kept aside
+            loaded_at timestamp not null
+        )""",
+    "manifests": f"""
+        create table if not exists raw.manifests (
+            waybill_no varchar not null,
+            dispatch_date date not null,
+            origin_station_code varchar not null,   -- resolved through seeds/stations.csv aliases
+            origin_station_raw varchar,
+            destination_station_code varchar not null,
+            destination_station_raw varchar,
+            shipper varchar,
+            consignee varchar,
+            cargo_code varchar not null,            -- ETSNG, 6 digits as text
+            cargo_description varchar,
+            hazard_class varchar,
+            wagon_no varchar,
+            container_no varchar,                   -- ISO 6346, check digit valid, or null
+            gross_weight_kg double not null,        -- normalised from kg / t / suffixes
+            weight_unit_raw varchar,
+            packages integer,
+            {PROVENANCE}
+        )""",
+    "voyages": f"""
+        create table if not exists raw.voyages (
+            vessel_name varchar not null,
+            imo varchar,
+            port varchar not null,                  -- port code resolved through seeds/ports.csv
+            port_raw varchar,
+            arrival date not null,
+            departure date,
+            laden boolean,
+            {PROVENANCE}
+        )""",
+    "reports": f"""
+        create table if not exists raw.reports (
+            report_id varchar not null,             -- file stem, stable
+            title varchar,
+            publisher varchar,
+            published date,
+            url varchar,
+            language varchar,
+            is_synthetic boolean not null,
+            body varchar not null,                  -- text after the front matter
+            {PROVENANCE}
+        )""",
+    "report_claims": f"""
+        create table if not exists raw.report_claims (
+            claim_id varchar not null,              -- report_id || ':' || char_start (or 'c'||n if curated)
+            report_id varchar not null,
+            metric varchar not null,                -- explosives_tonnes | rounds | shipments | containers
+            value double not null,
+            value_low double,                       -- ranges ('4.8 to 5 million'); else = value
+            value_high double,
+            qualifier varchar not null,             -- over | about | nearly | up to | exact
+            period_start date,
+            period_end date,
+            direction_from varchar,                 -- ISO 3166 alpha-2 or null
+            direction_to varchar,
+            char_start integer,                     -- offsets into raw.reports.body; null if curated only
+            char_end integer,
+            sentence varchar,
+            is_curated boolean not null,
+            {PROVENANCE}
+        )""",
+    "quarantine": """
+        create table if not exists raw.quarantine (
+            source varchar not null,                -- manifests | voyages | reports
+            source_file varchar not null,
+            source_row bigint,                      -- null for whole-file problems
+            file_sha256 varchar not null,
+            field varchar,                          -- the column at fault, when one is
+            reason_code varchar not null,
+            message varchar not null,
+            raw_record varchar,                     -- JSON object of the raw text values
+            ingested_at timestamp not null
+        )""",
+}
+
+
+def ensure_raw_schema(con) -> None:
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    for ddl in DDL.values():
+        con.execute(ddl)
