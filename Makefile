@@ -1,0 +1,58 @@
+# Two commands matter: `make run` (set up + run the main job on the sample data) and `make test`.
+# Everything installs from this repo's own files: uv (via pip if missing) -> .venv from uv.lock.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV := .venv
+BIN := $(VENV)/bin
+export LEDGER_HOME ?= $(CURDIR)
+export DAGSTER_HOME ?= $(LEDGER_HOME)/data/warehouse/dagster
+
+.PHONY: setup run test test-fast ui bench docs lint format clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==0.13.9
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python 3.11
+	@touch $@
+
+setup: $(VENV)/.synced  ## create .venv from uv.lock (installs uv first if missing)
+
+run: setup  ## generate sample data if data/raw is empty, then ingest, build, audit and publish
+	@mkdir -p $(DAGSTER_HOME)
+	@if [ -z "$$(ls -A $(LEDGER_HOME)/data/raw/manifests 2>/dev/null)" ]; then $(BIN)/ledger generate; fi
+	$(BIN)/ledger run
+
+test: setup  ## the whole test suite (what CI runs)
+	$(BIN)/pytest
+
+test-fast: setup  ## tests without the slow ones
+	$(BIN)/pytest -m "not slow"
+
+ui: setup  ## Dagster UI on http://127.0.0.1:3000 (assets, checks, schedule, sensor, runs)
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+bench: setup  ## 10M-row pipeline benchmark vs the polars floor, then the version-store comparison
+	$(BIN)/ledger bench pipeline
+	$(BIN)/ledger bench versions
+
+docs: setup  ## where dbt docs and GX Data Docs are (after a run)
+	$(BIN)/ledger docs
+
+lint: setup  ## ruff format check + lint
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:  ## remove built data (keeps data/raw)
+	rm -rf data/warehouse dbt_project/target dbt_project/logs

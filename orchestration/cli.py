@@ -1,0 +1,125 @@
+"""`ledger`: run the pipeline, generate sample data, inspect and roll back published versions."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from orchestration.defs.ingest.claims import register as register_claims
+from orchestration.defs.publish.commands import register as register_versions
+from orchestration.generate import register as register_generate
+from orchestration.paths import PROJECT_ROOT, LedgerPaths
+
+EPILOG = """
+paths: everything lives under $LEDGER_HOME (default: the project folder): inputs in data/raw/,
+the served database in data/warehouse/ledger.duckdb, docs in data/warehouse/docs/.
+
+examples:
+  ledger generate                 write the synthetic sample data into data/raw/
+  ledger run                      ingest, build, audit and publish a new version
+  ledger versions                 list published versions
+  ledger diff v0001 v0002         what changed between two versions
+  ledger query "select * from agg_monthly_flows"
+"""
+
+
+def dagster_instance(paths: LedgerPaths):
+    """A persistent instance under the warehouse, shared with `make ui`, so runs show up there."""
+    from dagster import DagsterInstance
+
+    home = paths.warehouse_dir / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DAGSTER_HOME", str(home))
+    return DagsterInstance.from_config(os.environ["DAGSTER_HOME"])
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    paths = LedgerPaths.from_env().ensure()
+    from orchestration.definitions import defs  # heavy: dbt manifest, GX, Dagster
+
+    job = defs.get_job_def("ledger_job")
+    print(f"ledger run: inputs {paths.raw_dir}, staging {paths.staging_db}", file=sys.stderr)
+    result = job.execute_in_process(instance=dagster_instance(paths), raise_on_error=False)
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        print(f"FAILED {event.step_key}: {error.message.strip() if error else ''}", file=sys.stderr)
+    for event in result.get_asset_materialization_events():
+        mat = event.asset_materialization
+        if mat.asset_key.path == ["published_version"]:
+            meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+            print(f"published: {meta.get('version_id')} ({meta.get('status', 'published')})")
+    print(f"run {result.run_id}: {'success' if result.success else 'FAILED'}", file=sys.stderr)
+    return 0 if result.success else 1
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    paths = LedgerPaths.from_env()
+    docs = {
+        "dbt docs": paths.docs_dir / "dbt" / "index.html",
+        "GX Data Docs": paths.docs_dir / "gx" / "index.html",
+        "evidence reports": paths.reports_dir,
+    }
+    for name, path in docs.items():
+        print(f"{name:17} {path}{'' if path.exists() else '  (not built yet: run `ledger run`)'}")
+    if args.serve:
+        print(
+            f"serving {paths.warehouse_dir} on http://127.0.0.1:{args.port}/docs/", file=sys.stderr
+        )
+        return subprocess.call(
+            [sys.executable, "-m", "http.server", str(args.port), "--bind", "127.0.0.1"],
+            cwd=paths.warehouse_dir,
+        )
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    script = PROJECT_ROOT / "bench" / f"bench_{args.which}.py"
+    return subprocess.call([sys.executable, str(script), *args.rest])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ledger",
+        description="Shipment ledger: versioned, validated datasets from rail/port manifests "
+        "and open-source reports (bundled data is synthetic).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="ingest, build, audit and publish (the main job)",
+        description="Run ledger_job once: ingest data/raw, dbt build into the staging database, "
+        "audit with GX + dbt tests, and publish a new version only if the audit passes and the "
+        "inputs or code changed. Exit code 1 when the run failed (the served version is "
+        "unchanged).",
+    )
+    run.set_defaults(func=cmd_run)
+
+    docs = sub.add_parser("docs", help="where the dbt docs, GX Data Docs and reports are")
+    docs.add_argument("--serve", action="store_true", help="serve them on localhost")
+    docs.add_argument("--port", type=int, default=8080, help="port for --serve (default 8080)")
+    docs.set_defaults(func=cmd_docs)
+
+    bench = sub.add_parser("bench", help="run a benchmark script from bench/")
+    bench.add_argument("which", choices=["pipeline", "versions"], help="which benchmark")
+    bench.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for the script")
+    bench.set_defaults(func=cmd_bench)
+
+    register_generate(sub)
+    register_claims(sub)
+    register_versions(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""The one Definitions object: assets, checks, job, schedule, sensor and resources."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.defs.dbt.assets import dbt_project, ledger_dbt_assets
+from orchestration.defs.evidence.assets import evidence_assets
+from orchestration.defs.ingest.assets import ingest_assets, ingest_checks
+from orchestration.defs.jobs import daily_ledger_schedule, ledger_job, raw_files_sensor
+from orchestration.defs.publish.assets import publish_assets
+from orchestration.defs.quality.checks import quality_checks
+from orchestration.resources import LedgerResource
+
+defs = dg.Definitions(
+    assets=[*ingest_assets, ledger_dbt_assets, *publish_assets, *evidence_assets],
+    asset_checks=[*ingest_checks, *quality_checks],
+    jobs=[ledger_job],
+    schedules=[daily_ledger_schedule],
+    sensors=[raw_files_sensor],
+    resources={
+        "ledger": LedgerResource(),
+        "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=dbt_project.project_dir),
+    },
+)

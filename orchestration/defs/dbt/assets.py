@@ -1,0 +1,121 @@
+"""dbt models as Dagster assets: one lineage graph from raw files to published marts."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.defs.quality.audit import record_results
+from orchestration.paths import DBT_PROJECT_DIR
+from orchestration.resources import LedgerResource
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=Path("target"))
+
+
+def _manifest_is_stale() -> bool:
+    """Parse again when any project file is newer than the manifest (cheap mtime walk)."""
+    manifest = dbt_project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "seeds", "macros", "snapshots", "tests"):
+        sources.extend((DBT_PROJECT_DIR / folder).rglob("*"))
+    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+
+
+# `dagster dev` re-parses on every load; elsewhere parse only when the manifest is missing or
+# older than the project, so a fresh clone and the tests need no separate `dbt parse` step.
+if dbt_project.preparer.using_dagster_dev() or _manifest_is_stale():
+    dbt_project.preparer.prepare(dbt_project)
+
+
+class LedgerDbtTranslator(DagsterDbtTranslator):
+    """Models keep their bare names as keys; groups follow the dbt folder layer."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        return dg.AssetKey([dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if dbt_resource_props["resource_type"] == "seed":
+            return "seeds"
+        return fqn[1] if len(fqn) > 2 else None
+
+
+def _record_dbt_tests(ledger: LedgerResource, run_id: str, run_results: dict[str, Any]) -> dict:
+    """dbt tests are part of the audit: store them beside the GX results the publish step reads."""
+    rows = []
+    for result in run_results.get("results", []):
+        if not result["unique_id"].startswith(("test.", "unit_test.")):
+            continue
+        status = result["status"]
+        rows.append(
+            {
+                "run_id": run_id,
+                "check_name": f"dbt:{result['unique_id'].split('.')[-1]}",
+                "asset": result["unique_id"],
+                "suite": "dbt",
+                "severity": "warn" if status == "warn" else "error",
+                "success": status in ("pass", "warn", "skipped"),
+                "evaluated": 1,
+                "failed": int(result.get("failures") or (status in ("fail", "error"))),
+                "details": json.dumps({"status": status, "message": result.get("message")}),
+                "data_docs_url": None,
+                "validated_at": datetime.now(UTC).replace(tzinfo=None),
+            }
+        )
+    with ledger.staging() as con:
+        record_results(con, rows)
+    statuses = [json.loads(r["details"])["status"] for r in rows]
+    return {s: statuses.count(s) for s in sorted(set(statuses))}
+
+
+def _generate_docs(dbt: DbtCliResource, ledger: LedgerResource) -> Path:
+    """Static dbt docs (one self-contained HTML) next to GX Data Docs, rebuilt every run."""
+    target = ledger.paths.dbt_target_dir / "docs"
+    dbt.cli(["docs", "generate", "--static"], target_path=target).wait()
+    out = ledger.paths.docs_dir / "dbt"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("static_index.html", "manifest.json", "catalog.json"):
+        shutil.copy2(target / name, out / ("index.html" if name == "static_index.html" else name))
+    return out / "index.html"
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=LedgerDbtTranslator(),
+)
+def ledger_dbt_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, ledger: LedgerResource
+) -> Iterator[Any]:
+    """Build seeds, models and tests into the staging database; never the served file."""
+    # dbt reads the database path from the environment (profiles.yml): point it at this home.
+    os.environ["LEDGER_STAGING_DB"] = str(ledger.paths.staging_db)
+    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    yield from invocation.stream()
+    summary = _record_dbt_tests(ledger, context.run_id, invocation.get_artifact("run_results.json"))
+    context.log.info(f"dbt tests: {summary}")
+    if not invocation.is_successful():
+        raise dg.Failure(
+            description="dbt build failed: see the dbt test checks and logs; nothing is published.",
+            metadata={"dbt_tests": dg.MetadataValue.json(summary)},
+        )
+    docs = _generate_docs(dbt, ledger)
+    context.log.info(f"dbt docs written to {docs}")
+
+
+mart_asset_keys: list[dg.AssetKey] = sorted(
+    (spec.key for spec in ledger_dbt_assets.specs if spec.group_name == "marts"), key=str
+)

@@ -1,0 +1,58 @@
+"""Shared fixtures: every test gets its own LEDGER_HOME; the full pipeline runs once per session."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestration.paths import LedgerPaths
+
+
+@pytest.fixture
+def ledger_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LedgerPaths:
+    """An empty home with the data/ layout; LEDGER_HOME points at it for the test's duration."""
+    monkeypatch.setenv("LEDGER_HOME", str(tmp_path))
+    monkeypatch.delenv("LEDGER_SERVING_DB", raising=False)
+    return LedgerPaths.from_env().ensure()
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """Generate the sample data and materialize every asset once; e2e tests read the outcome."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.generate import generate
+
+    home = tmp_path_factory.mktemp("e2e_home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("LEDGER_HOME", str(home))
+    mp.delenv("LEDGER_SERVING_DB", raising=False)
+    paths = LedgerPaths.from_env().ensure()
+    summary = generate(paths.raw_dir, seed=7)
+    result = materialize_all(defs, dg.DagsterInstance.ephemeral())
+    yield {"paths": paths, "summary": summary, "result": result, "defs": defs}
+    mp.undo()
+
+
+def materialize_all(defs, instance, raise_on_error: bool = True):
+    """dagster.materialize over every asset and check of the one Definitions object."""
+    import dagster as dg
+
+    repo = defs.get_repository_def()
+    assets = list(repo.assets_defs_by_key.values())
+    checks = [c for c in repo.asset_checks_defs_by_key.values() if c not in assets]
+    unique = list({id(a): a for a in [*assets, *checks]}.values())
+    return dg.materialize(
+        unique,
+        instance=instance,
+        resources=repo.get_top_level_resources(),
+        raise_on_error=raise_on_error,
+    )
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
