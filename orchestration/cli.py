@@ -46,11 +46,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     for event in result.get_step_failure_events():
         error = event.step_failure_data.error
         print(f"FAILED {event.step_key}: {error.message.strip() if error else ''}", file=sys.stderr)
-    for event in result.get_asset_materialization_events():
-        mat = event.asset_materialization
-        if mat.asset_key.path == ["published_version"]:
-            meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
-            print(f"published: {meta.get('version_id')} ({meta.get('status', 'published')})")
+    for mat in result.asset_materializations_for_node("published_version"):
+        meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+        print(f"published: {meta.get('version_id')} ({meta.get('status', 'published')})")
     print(f"run {result.run_id}: {'success' if result.success else 'FAILED'}", file=sys.stderr)
     return 0 if result.success else 1
 

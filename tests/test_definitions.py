@@ -25,7 +25,7 @@ def test_definitions_load_with_job_schedule_sensor() -> None:
 def test_dbt_sources_hang_off_ingest_assets() -> None:
     """One lineage graph: staging models depend on the ingest assets' keys."""
     graph = defs.resolve_asset_graph()
-    parents = graph.get(dg.AssetKey(["stg_rail__manifests"])).parent_keys
+    parents = graph.get(dg.AssetKey(["stg_raw__manifests"])).parent_keys
     assert dg.AssetKey(["raw", "manifests"]) in parents
 
 

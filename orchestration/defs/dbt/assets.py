@@ -1,10 +1,9 @@
 """dbt models as Dagster assets: one lineage graph from raw files to published marts."""
 
-from __future__ import annotations
-
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,8 @@ from orchestration.paths import DBT_PROJECT_DIR
 from orchestration.resources import LedgerResource
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=Path("target"))
+# The venv's dbt, even when the venv is not on PATH (`.venv/bin/ledger run`, IDEs, CI).
+DBT_EXECUTABLE = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
 
 
 def _manifest_is_stale() -> bool:
@@ -35,7 +36,9 @@ def _manifest_is_stale() -> bool:
 # `dagster dev` re-parses on every load; elsewhere parse only when the manifest is missing or
 # older than the project, so a fresh clone and the tests need no separate `dbt parse` step.
 if dbt_project.preparer.using_dagster_dev() or _manifest_is_stale():
-    dbt_project.preparer.prepare(dbt_project)
+    DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(
+        ["parse", "--quiet"], target_path=dbt_project.target_path
+    ).wait()
 
 
 class LedgerDbtTranslator(DagsterDbtTranslator):

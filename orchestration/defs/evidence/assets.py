@@ -1,0 +1,72 @@
+"""The evidence report asset: renders the served version after every publish."""
+
+import base64
+import io
+import os
+
+import dagster as dg
+from matplotlib import image
+
+from orchestration.defs.evidence.charts import load_evidence, summary_facts, write_evidence
+from orchestration.resources import LedgerResource
+
+# A half-size thumbnail is embedded in the run's metadata; anything bigger would bloat the event
+# log, and the full-size file is linked either way.
+PREVIEW_MAX_BYTES = 100_000
+
+
+@dg.asset(
+    key=dg.AssetKey(["evidence_report"]),
+    group_name="publish",
+    deps=[dg.AssetKey(["published_version"])],
+    kinds={"python", "html"},
+    description="Charts (monthly flows with claims, routes) and a one-page HTML summary of the "
+    "served version, under data/warehouse/reports/<version>/. Labelled SYNTHETIC DATA.",
+)
+def evidence_report(
+    context: dg.AssetExecutionContext, ledger: LedgerResource
+) -> dg.MaterializeResult:
+    paths = ledger.paths
+    served = paths.serving_db
+    if not served.exists():
+        raise dg.Failure(f"{served} does not exist: nothing has been published yet")
+    data = load_evidence(served)
+    if data.served_version is None:
+        raise dg.Failure(f"{served} has no ledger_versions table: not a published file")
+    out_dir = paths.reports_dir / data.served_version
+    files = write_evidence(
+        data,
+        out_dir,
+        data.served_version,
+        source_name=served.name,
+        dbt_docs_href=os.path.relpath(paths.docs_dir / "dbt" / "index.html", out_dir),
+        gx_docs_href=os.path.relpath(paths.docs_dir / "gx" / "index.html", out_dir),
+    )
+    context.log.info(f"evidence for {data.served_version} in {out_dir}")
+    facts = summary_facts(data)
+    thumbnail = io.BytesIO()
+    image.thumbnail(str(files["monthly_chart"]), thumbnail, scale=0.5)
+    png = thumbnail.getvalue()
+    preview = (
+        f"![monthly flows](data:image/png;base64,{base64.b64encode(png).decode()})"
+        if len(png) <= PREVIEW_MAX_BYTES
+        else f"monthly chart: `{files['monthly_chart']}`"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "version_id": dg.MetadataValue.text(data.served_version),
+            "index": dg.MetadataValue.path(str(files["index"])),
+            "files": dg.MetadataValue.json({k: str(p) for k, p in files.items()}),
+            "claims_by_status": dg.MetadataValue.json(
+                data.reconciliation["status"].value_counts().sort_index().to_dict()
+            ),
+            "summary": dg.MetadataValue.md(
+                "| figure | value |\n|---|---|\n"
+                + "\n".join(f"| {k} | {v} |" for k, v in facts.items())
+            ),
+            "preview": dg.MetadataValue.md(preview),
+        }
+    )
+
+
+evidence_assets = [evidence_report]
