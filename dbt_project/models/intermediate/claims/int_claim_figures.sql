@@ -1,0 +1,272 @@
+{#- The computed figure each claim is compared with, as low / central / high, summed from daily
+    totals so the cost does not grow with claims x shipments (int_claim_evidence lists the rows):
+    explosives_tonnes  summed net tonnes, widened by the tonnes tolerance parameter;
+    rounds             envelope of the mass and container methods (central = mass method);
+    shipments          paired Rajin -> Russian port voyages (exact count);
+    containers         distinct container numbers of explosive shipments (exact count). -#}
+{{ config(materialized='table') }}
+
+with
+
+claims as (
+
+    select * from {{ ref('fct_claims') }}
+
+),
+
+periods as (
+
+    select * from {{ ref('int_resolved_claim_periods') }}
+
+),
+
+shipments as (
+
+    select * from {{ ref('fct_shipments') }}
+    where is_explosive
+
+),
+
+munitions as (
+
+    select * from {{ ref('fct_munitions_equivalent') }}
+
+),
+
+voyages as (
+
+    select * from {{ ref('int_paired_voyages') }}
+
+),
+
+parameters as (
+
+    select * from {{ ref('method_parameters') }}
+
+),
+
+tolerance as (
+
+    select central as tonnes_tolerance
+    from parameters
+    where parameter = 'explosives_tonnes_tolerance'
+
+),
+
+daily_shipments as (
+
+    select
+        dispatch_date as flow_date,
+        count(*) as shipments,
+        sum(net_tonnes) as tonnes
+    from shipments
+    group by dispatch_date
+
+),
+
+daily_rounds as (
+
+    select
+        dispatch_date as flow_date,
+        sum(case when method = 'mass' then rounds_low end) as mass_low,
+        sum(case when method = 'mass' then rounds_central end) as mass_central,
+        sum(case when method = 'mass' then rounds_high end) as mass_high,
+        sum(case when method = 'container' then rounds_low end) as container_low,
+        sum(case when method = 'container' then rounds_high end) as container_high
+    from munitions
+    group by dispatch_date
+
+),
+
+daily_voyages as (
+
+    select arrival_date as flow_date, count(*) as voyages
+    from voyages
+    group by arrival_date
+
+),
+
+manifest_totals as (
+
+    select
+        periods.claim_id,
+        sum(daily_shipments.shipments) as evidence_rows,
+        sum(daily_shipments.tonnes) as tonnes
+    from periods
+    inner join daily_shipments
+        on daily_shipments.flow_date between periods.effective_start and periods.effective_end
+    where periods.evidence_source = 'manifests'
+    group by periods.claim_id
+
+),
+
+voyage_totals as (
+
+    select
+        periods.claim_id,
+        sum(daily_voyages.voyages) as evidence_rows
+    from periods
+    inner join daily_voyages
+        on daily_voyages.flow_date between periods.effective_start and periods.effective_end
+    where periods.evidence_source = 'voyages'
+    group by periods.claim_id
+
+),
+
+rounds as (
+
+    select
+        periods.claim_id,
+        sum(daily_rounds.mass_low) as mass_low,
+        sum(daily_rounds.mass_central) as mass_central,
+        sum(daily_rounds.mass_high) as mass_high,
+        sum(daily_rounds.container_low) as container_low,
+        sum(daily_rounds.container_high) as container_high
+    from periods
+    inner join daily_rounds
+        on daily_rounds.flow_date between periods.effective_start and periods.effective_end
+    where periods.metric = 'rounds'
+    group by periods.claim_id
+
+),
+
+-- distinct containers cannot be summed per day: only containers claims join the shipments
+containers as (
+
+    select
+        periods.claim_id,
+        count(distinct shipments.container_no) as containers
+    from periods
+    inner join shipments
+        on shipments.dispatch_date between periods.effective_start and periods.effective_end
+    where periods.metric = 'containers'
+    group by periods.claim_id
+
+),
+
+evidence_totals as (
+
+    select
+        periods.claim_id,
+        coalesce(manifest_totals.evidence_rows, voyage_totals.evidence_rows, 0) as evidence_rows,
+        coalesce(manifest_totals.tonnes, 0) as tonnes,
+        coalesce(containers.containers, 0) as containers
+    from periods
+    left join manifest_totals
+        on periods.claim_id = manifest_totals.claim_id
+    left join voyage_totals
+        on periods.claim_id = voyage_totals.claim_id
+    left join containers
+        on periods.claim_id = containers.claim_id
+
+),
+
+directions as (
+
+    select distinct origin_country_code, destination_country_code
+    from voyages
+
+),
+
+direction_summary as (
+
+    select
+        count(*) as direction_count,
+        min(origin_country_code) as data_direction_from,
+        min(destination_country_code) as data_direction_to
+    from directions
+
+),
+
+direction_matches as (
+
+    select
+        claims.claim_id,
+        count(directions.origin_country_code) as matching_directions
+    from claims
+    left join directions
+        on coalesce(claims.direction_from, directions.origin_country_code) = directions.origin_country_code
+        and coalesce(claims.direction_to, directions.destination_country_code) = directions.destination_country_code
+    group by claims.claim_id
+
+),
+
+central_figures as (
+
+    select
+        claims.claim_id,
+        case claims.metric
+            when 'explosives_tonnes' then coalesce(evidence_totals.tonnes, 0)
+            when 'rounds' then coalesce(rounds.mass_central, 0)
+            when 'shipments' then coalesce(evidence_totals.evidence_rows, 0)
+            when 'containers' then coalesce(evidence_totals.containers, 0)
+        end as central,
+        case claims.metric
+            when 'explosives_tonnes' then coalesce(evidence_totals.tonnes, 0) * (1 - tolerance.tonnes_tolerance)
+            when 'rounds' then least(
+                coalesce(rounds.mass_low, 0),
+                coalesce(rounds.container_low, rounds.mass_low, 0)
+            )
+            when 'shipments' then coalesce(evidence_totals.evidence_rows, 0)
+            when 'containers' then coalesce(evidence_totals.containers, 0)
+        end as low,
+        case claims.metric
+            when 'explosives_tonnes' then coalesce(evidence_totals.tonnes, 0) * (1 + tolerance.tonnes_tolerance)
+            when 'rounds' then greatest(
+                coalesce(rounds.mass_high, 0),
+                coalesce(rounds.container_high, rounds.mass_high, 0)
+            )
+            when 'shipments' then coalesce(evidence_totals.evidence_rows, 0)
+            when 'containers' then coalesce(evidence_totals.containers, 0)
+        end as high
+    from claims
+    cross join tolerance
+    left join evidence_totals
+        on claims.claim_id = evidence_totals.claim_id
+    left join rounds
+        on claims.claim_id = rounds.claim_id
+
+),
+
+final as (
+
+    select
+        claims.claim_id,
+        claims.report_id,
+        claims.metric,
+        claims.claim_value,
+        claims.claim_low,
+        claims.claim_high,
+        claims.qualifier,
+        periods.is_period_stated,
+        periods.effective_start as period_start,
+        periods.effective_end as period_end,
+        periods.data_coverage,
+        coalesce(evidence_totals.evidence_rows, 0) as evidence_rows,
+        -- a period the data does not touch gives no figure at all, not a zero
+        case when periods.data_coverage > 0 then central_figures.low end as computed_low,
+        case when periods.data_coverage > 0 then central_figures.central end as computed_central,
+        case when periods.data_coverage > 0 then central_figures.high end as computed_high,
+        claims.direction_from,
+        claims.direction_to,
+        direction_summary.data_direction_from,
+        direction_summary.data_direction_to,
+        (claims.direction_from is not null or claims.direction_to is not null)
+            and direction_summary.direction_count > 0
+            and direction_matches.matching_directions = 0 as is_direction_conflict,
+        claims.is_synthetic
+
+    from claims
+    inner join periods
+        on claims.claim_id = periods.claim_id
+    inner join central_figures
+        on claims.claim_id = central_figures.claim_id
+    inner join direction_matches
+        on claims.claim_id = direction_matches.claim_id
+    cross join direction_summary
+    left join evidence_totals
+        on claims.claim_id = evidence_totals.claim_id
+
+)
+
+select * from final

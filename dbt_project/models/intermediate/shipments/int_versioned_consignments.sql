@@ -1,0 +1,57 @@
+{#- Every manifest row with its version rank inside its waybill: a corrected re-send supersedes
+    the earlier row but both stay visible here, so a correction can be audited. -#}
+with
+
+manifests as (
+
+    select * from {{ ref('stg_raw__manifests') }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by waybill_no
+            order by ingested_at desc, source_file desc, source_row desc
+        ) as version_rank,
+        count(*) over (partition by waybill_no) as versions_count
+
+    from manifests
+
+),
+
+final as (
+
+    select
+        manifest_row_id,
+        waybill_no,
+        version_rank,
+        versions_count,
+        version_rank = 1 as is_current,
+        dispatch_date,
+        origin_station_code,
+        origin_station_raw,
+        destination_station_code,
+        destination_station_raw,
+        shipper,
+        consignee,
+        cargo_code,
+        cargo_description,
+        hazard_class,
+        wagon_no,
+        container_no,
+        gross_weight_kg,
+        weight_unit_raw,
+        packages,
+        source_file,
+        source_row,
+        file_sha256,
+        ingested_at
+
+    from ranked
+
+)
+
+select * from final

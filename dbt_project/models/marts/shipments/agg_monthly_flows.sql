@@ -1,0 +1,69 @@
+{#- Explosive traffic only: the figures the reports argue about, per month and rail route. -#}
+with
+
+shipments as (
+
+    select * from {{ ref('fct_shipments') }}
+    where is_explosive
+
+),
+
+munitions as (
+
+    select * from {{ ref('fct_munitions_equivalent') }}
+    where method = 'mass'
+
+),
+
+flows as (
+
+    select
+        dispatch_month as month,
+        route_id,
+        min(route_name) as route_name,
+        min(origin_station_code) as origin_station_code,
+        min(destination_station_code) as destination_station_code,
+        sum(net_tonnes) as tonnes,
+        count(*) as shipments,
+        bool_and(is_synthetic) as is_synthetic
+    from shipments
+    group by dispatch_month, route_id
+
+),
+
+rounds as (
+
+    select
+        dispatch_month as month,
+        route_id,
+        sum(rounds_low) as rounds_low,
+        sum(rounds_central) as rounds_central,
+        sum(rounds_high) as rounds_high
+    from munitions
+    group by dispatch_month, route_id
+
+),
+
+final as (
+
+    select
+        flows.month,
+        flows.route_id,
+        flows.route_name,
+        flows.origin_station_code,
+        flows.destination_station_code,
+        flows.tonnes,
+        flows.shipments,
+        coalesce(rounds.rounds_low, 0) as rounds_low,
+        coalesce(rounds.rounds_central, 0) as rounds_central,
+        coalesce(rounds.rounds_high, 0) as rounds_high,
+        flows.is_synthetic
+
+    from flows
+    left join rounds
+        on flows.month = rounds.month
+        and flows.route_id = rounds.route_id
+
+)
+
+select * from final

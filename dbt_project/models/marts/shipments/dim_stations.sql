@@ -1,0 +1,63 @@
+with
+
+stations as (
+
+    select * from {{ ref('stations') }}
+
+),
+
+shipments as (
+
+    select * from {{ ref('fct_shipments') }}
+
+),
+
+dispatched as (
+
+    select
+        origin_station_code as station_code,
+        count(*) as shipments_dispatched,
+        sum(case when is_explosive then net_tonnes else 0 end) as explosive_tonnes_dispatched
+    from shipments
+    group by origin_station_code
+
+),
+
+received as (
+
+    select
+        destination_station_code as station_code,
+        count(*) as shipments_received,
+        sum(case when is_explosive then net_tonnes else 0 end) as explosive_tonnes_received
+    from shipments
+    group by destination_station_code
+
+),
+
+final as (
+
+    select
+        stations.station_code,
+        stations.station_name,
+        stations.station_name_ru,
+        stations.aliases,
+        stations.region,
+        stations.role,
+        stations.port_code,
+        stations.latitude,
+        stations.longitude,
+        coalesce(dispatched.shipments_dispatched, 0) as shipments_dispatched,
+        coalesce(received.shipments_received, 0) as shipments_received,
+        coalesce(dispatched.explosive_tonnes_dispatched, 0) as explosive_tonnes_dispatched,
+        coalesce(received.explosive_tonnes_received, 0) as explosive_tonnes_received,
+        stations.is_synthetic_code as is_synthetic
+
+    from stations
+    left join dispatched
+        on stations.station_code = dispatched.station_code
+    left join received
+        on stations.station_code = received.station_code
+
+)
+
+select * from final

@@ -1,0 +1,75 @@
+with
+
+consignments as (
+
+    select * from {{ ref('int_versioned_consignments') }}
+    where is_current
+
+),
+
+stations as (
+
+    select * from {{ ref('stations') }}
+
+),
+
+cargo_codes as (
+
+    select * from {{ ref('cargo_codes') }}
+
+),
+
+enriched as (
+
+    select
+        {{ surrogate_key(['consignments.waybill_no']) }} as shipment_id,
+        consignments.waybill_no,
+        consignments.dispatch_date,
+        {{ month_start('consignments.dispatch_date') }} as dispatch_month,
+        consignments.origin_station_code,
+        origin.station_name as origin_station_name,
+        consignments.destination_station_code,
+        destination.station_name as destination_station_name,
+        consignments.origin_station_code || '-' || consignments.destination_station_code as route_id,
+        coalesce(origin.station_name, consignments.origin_station_code)
+            || ' - '
+            || coalesce(destination.station_name, consignments.destination_station_code) as route_name,
+        consignments.shipper,
+        consignments.consignee,
+        consignments.cargo_code,
+        coalesce(consignments.cargo_description, cargo.cargo_description) as cargo_description,
+        coalesce(cargo.cargo_class, 'unclassified') as cargo_class,
+        coalesce(consignments.hazard_class, cargo.hazard_class) as hazard_class,
+        -- codes missing from the seed fall back to the ETSNG explosives groups 4812xx / 4813xx
+        coalesce(
+            cargo.is_explosive,
+            substr(consignments.cargo_code, 1, 4) in ('4812', '4813')
+        ) as is_explosive,
+        consignments.wagon_no,
+        consignments.container_no,
+        consignments.gross_weight_kg,
+        consignments.gross_weight_kg / 1000.0 as net_tonnes,
+        consignments.packages,
+        consignments.versions_count,
+        consignments.source_file,
+        consignments.source_row,
+        consignments.file_sha256,
+        {{ synthetic_flag() }} as is_synthetic
+
+    from consignments
+    left join stations as origin
+        on consignments.origin_station_code = origin.station_code
+    left join stations as destination
+        on consignments.destination_station_code = destination.station_code
+    left join cargo_codes as cargo
+        on consignments.cargo_code = cargo.cargo_code
+
+),
+
+final as (
+
+    select * from enriched
+
+)
+
+select * from final
