@@ -1,0 +1,136 @@
+"""GX suites as blocking Dagster asset checks, with every result kept in audit.validation_results.
+
+The publish step reads audit.validation_results for its run id, so a check that fails at error
+level both stops downstream assets (blocking) and keeps the version from being published.
+"""
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+
+from orchestration.defs.quality.audit import record_results
+from orchestration.defs.quality.gx import SEVERITIES, ValidationSummary, validate_table
+from orchestration.resources import LedgerResource
+
+# asset key -> (table in the staging db, suite file in expectations/)
+SUITES: dict[dg.AssetKey, tuple[str, str]] = {
+    dg.AssetKey(["raw", "manifests"]): ("raw.manifests", "raw_manifests"),
+    dg.AssetKey(["raw", "voyages"]): ("raw.voyages", "raw_voyages"),
+    dg.AssetKey(["raw", "report_claims"]): ("raw.report_claims", "raw_report_claims"),
+    dg.AssetKey(["fct_shipments"]): ("main.fct_shipments", "fct_shipments"),
+    dg.AssetKey(["fct_munitions_equivalent"]): (
+        "main.fct_munitions_equivalent",
+        "fct_munitions_equivalent",
+    ),
+    dg.AssetKey(["agg_monthly_flows"]): ("main.agg_monthly_flows", "agg_monthly_flows"),
+    dg.AssetKey(["fct_claim_reconciliation"]): (
+        "main.fct_claim_reconciliation",
+        "fct_claim_reconciliation",
+    ),
+    dg.AssetKey(["dim_stations"]): ("main.dim_stations", "dim_stations"),
+}
+
+
+def audit_rows(
+    summary: ValidationSummary, *, run_id: str, check_name: str, asset: str
+) -> list[dict[str, Any]]:
+    """One row per severity level, so publish can ask 'did any error-level row fail?' directly."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return [
+        {
+            "run_id": run_id,
+            "check_name": check_name,
+            "asset": asset,
+            "suite": summary.suite,
+            "severity": level,
+            "success": summary.failed[level] == 0,
+            "evaluated": summary.evaluated[level],
+            "failed": summary.failed[level],
+            "details": json.dumps([f.as_dict() for f in summary.failures if f.severity == level]),
+            "data_docs_url": summary.data_docs_url,
+            "validated_at": now,
+        }
+        for level in SEVERITIES
+        if summary.evaluated[level]
+    ]
+
+
+def crash_row(
+    exc: Exception, *, run_id: str, check_name: str, asset: str, suite: str
+) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "check_name": check_name,
+        "asset": asset,
+        "suite": suite,
+        "severity": "error",
+        "success": False,
+        "evaluated": 0,
+        "failed": 1,
+        "details": json.dumps({"exception": f"{type(exc).__name__}: {exc}"}),
+        "data_docs_url": None,
+        "validated_at": datetime.now(UTC).replace(tzinfo=None),
+    }
+
+
+def build_gx_check(asset_key: dg.AssetKey, table: str, suite: str) -> dg.AssetChecksDefinition:
+    """A blocking check: an error-level failure keeps downstream assets from running."""
+    check_name = f"gx_{suite}"
+
+    @dg.asset_check(
+        asset=asset_key,
+        name=check_name,
+        blocking=True,
+        description=f"Great Expectations suite expectations/{suite}.json on {table}",
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext, ledger: LedgerResource
+    ) -> dg.AssetCheckResult:
+        run_id = context.run.run_id
+        asset = asset_key.to_user_string()
+        try:
+            with ledger.staging(read_only=True) as con:
+                summary = validate_table(
+                    con, table, suite, docs_dir=ledger.paths.docs_dir / "gx", run_name=run_id
+                )
+        except Exception as exc:
+            # A check that could not run must still leave a failed error row for publish to see.
+            with ledger.staging() as con:
+                record_results(
+                    con,
+                    [
+                        crash_row(
+                            exc, run_id=run_id, check_name=check_name, asset=asset, suite=suite
+                        )
+                    ],
+                )
+            raise
+        rows = audit_rows(summary, run_id=run_id, check_name=check_name, asset=asset)
+        with ledger.staging() as con:
+            record_results(con, rows)
+        metadata: dict[str, dg.RawMetadataValue] = {
+            "rows": summary.rows,
+            "batches": summary.batches,
+            "seconds": summary.seconds,
+            **{f"evaluated_{s}": summary.evaluated[s] for s in SEVERITIES},
+            **{f"failed_{s}": summary.failed[s] for s in SEVERITIES},
+            "failed_expectations": dg.MetadataValue.md(summary.failures_markdown()),
+        }
+        if summary.data_docs_url:
+            metadata["data_docs"] = dg.MetadataValue.url(summary.data_docs_url)
+        return dg.AssetCheckResult(
+            passed=not summary.failures,
+            severity=dg.AssetCheckSeverity.ERROR
+            if summary.severity == "error"
+            else dg.AssetCheckSeverity.WARN,
+            metadata=metadata,
+        )
+
+    return _check
+
+
+quality_checks: list[dg.AssetChecksDefinition] = [
+    build_gx_check(key, table, suite) for key, (table, suite) in SUITES.items()
+]
