@@ -1,0 +1,117 @@
+"""Write-audit-publish: the marts in staging become a served version only after a passing audit."""
+
+# No `from __future__ import annotations`: Dagster checks the context annotation at runtime.
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import dagster as dg
+import duckdb
+
+from orchestration.defs.dbt.assets import mart_asset_keys
+from orchestration.defs.publish.store import VersionError, VersionStore, code_version
+from orchestration.defs.quality.audit import results_for_run
+from orchestration.resources import LedgerResource
+
+CHANGE_KINDS = ("added", "removed", "changed")
+
+
+def summarize_audit(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Counts the registry keeps per version; warnings are recorded, only errors block."""
+    failing = [r for r in rows if not r["success"] and r["severity"] == "error"]
+    return {
+        "checks": len(rows),
+        "passed": sum(bool(r["success"]) for r in rows),
+        "warned": sum(not r["success"] and r["severity"] == "warn" for r in rows),
+        "failed": len(failing),
+        "failing_checks": [f"{r['suite']}:{r['check_name']} on {r['asset']}" for r in failing],
+        "suites": sorted({r["suite"] for r in rows}),
+        "data_docs": sorted({r["data_docs_url"] for r in rows if r["data_docs_url"]}),
+    }
+
+
+def loaded_input_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """sha256 per loaded raw file: with the code version, the fingerprint of a run's output."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'raw' and table_name = 'file_registry'"
+    ).fetchone()[0]
+    if not exists:
+        return {}
+    # a file whose content changed was loaded once per content: keep every hash, oldest first
+    rows = con.execute(
+        "select source_file, string_agg(file_sha256, ',' order by loaded_at, file_sha256) "
+        "from raw.file_registry where status = 'loaded' group by source_file order by source_file"
+    ).fetchall()
+    return dict(rows)
+
+
+def _diff_summary(store: VersionStore, old: int, new: int) -> dict[str, Any]:
+    """Changed tables only; a concurrent `ledger gc` may have removed the old file meanwhile."""
+    try:
+        tables = store.diff(old, new, sample=3)["tables"]
+    except VersionError as exc:
+        return {"error": str(exc)}
+    return {
+        name: {k: d[k] for k in CHANGE_KINDS}
+        for name, d in tables.items()
+        if any(d.get(k) for k in (*CHANGE_KINDS, "columns_added", "columns_removed"))
+    }
+
+
+@dg.asset(
+    key=dg.AssetKey(["published_version"]),
+    group_name="publish",
+    deps=mart_asset_keys,
+    description=(
+        "Publishes the audited marts as a new immutable version and serves it at "
+        "data/warehouse/ledger.duckdb; refuses when any error-level check of this run failed, "
+        "publishes nothing when inputs and code are unchanged."
+    ),
+)
+def published_version(
+    context: dg.AssetExecutionContext, ledger: LedgerResource
+) -> dg.MaterializeResult:
+    paths = ledger.paths
+    with ledger.staging() as con:
+        audit = results_for_run(con, context.run_id)
+        inputs = loaded_input_hashes(con)
+    if not audit:
+        raise dg.Failure(
+            description=f"run {context.run_id} has no audit results (GX/dbt tests did not run): "
+            "nothing is published.",
+        )
+    summary = summarize_audit(audit)
+    if summary["failed"]:
+        raise dg.Failure(
+            description="audit failed, nothing is published; failing checks: "
+            + "; ".join(summary["failing_checks"]),
+            metadata={"validation": dg.MetadataValue.json(summary)},
+        )
+    store = VersionStore(paths)
+    result = store.publish(paths.staging_db, context.run_id, inputs, code_version(), summary)
+    version = result.version
+    for note in result.recovered:
+        context.log.warning(f"recovered from an interrupted publish: {note}")
+    metadata: dict[str, Any] = {
+        "version_id": version.version_id,
+        "status": result.status,
+        "served_path": str(paths.serving_db),
+        "code_version": version.code_version,
+        "fingerprint": version.fingerprint,
+        "input_files": len(version.input_hashes),
+        "row_counts": dg.MetadataValue.json(version.row_counts),
+        "validation": dg.MetadataValue.json(summary),
+    }
+    if result.status == "unchanged":
+        context.log.info(f"inputs and code unchanged: v{version.version_id} stays; nothing new")
+    elif result.previous is not None:
+        diff = _diff_summary(store, result.previous.version_id, version.version_id)
+        metadata["diff_vs_previous"] = dg.MetadataValue.json(
+            {"from_version": result.previous.version_id, "tables": diff}
+        )
+        context.log.info(f"published v{version.version_id}; changes: {json.dumps(diff)}")
+    return dg.MaterializeResult(metadata=metadata)
+
+
+publish_assets: list[dg.AssetsDefinition] = [published_version]

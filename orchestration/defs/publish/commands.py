@@ -1,0 +1,269 @@
+"""`ledger versions|show|diff|rollback|query|gc`: inspect and manage published versions.
+
+Every command reads the SQLite registry (safe while a run publishes) and opens DuckDB files
+read-only, except rollback and gc, which take the same lock as a publish.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+
+from orchestration.defs.publish.store import Version, VersionError, VersionStore, label
+from orchestration.paths import LedgerPaths
+
+
+def _store() -> VersionStore:
+    return VersionStore(LedgerPaths.from_env())
+
+
+def _print_json(payload: Any) -> None:
+    print(json.dumps(payload, indent=2, default=str))
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [[("" if c is None else str(c)) for c in row] for row in [headers, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    if args.events:
+        return _print_events(_store(), args.json)
+    versions = _store().versions()
+    if args.json:
+        _print_json([v.as_dict() for v in versions])
+        return 0
+    if not versions:
+        print("no versions published yet (run `ledger run`)")
+        return 0
+    rows = [
+        [
+            ("* " if v.is_served else "  ") + v.label,
+            v.status,
+            v.created_at[:19],
+            _short_code(v.code_version),
+            len(v.input_hashes),
+            sum(v.row_counts.values()),
+            f"{v.validation.get('passed', 0)}/{v.validation.get('warned', 0)}"
+            f"/{v.validation.get('failed', 0)}",
+            v.run_id,
+        ]
+        for v in versions
+    ]
+    headers = ["version", "status", "created_at", "code", "inputs", "rows", "ok/warn/fail", "run"]
+    print(_table(headers, rows))
+    print("\n* = served (data/warehouse/ledger.duckdb)")
+    return 0
+
+
+def _print_events(store: VersionStore, as_json: bool) -> int:
+    events = store.events()
+    if as_json:
+        _print_json(events)
+        return 0
+    rows = [
+        [e["at"][:19], e["kind"], label(e["version_id"]) if e["version_id"] else "", e["run_id"]]
+        + [e["detail"]]
+        for e in events
+    ]
+    print(_table(["at", "event", "version", "run", "detail"], rows))
+    return 0
+
+
+def _short_code(code: str) -> str:
+    """``<sha>-dirty.<hash>`` would be cut to the sha alone; keep the dirty marker visible."""
+    head, _, dirty = code.partition("-dirty.")
+    return f"{head[:8]}-dirty.{dirty[:6]}" if dirty else head[:12]
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    version = _store().get(args.version)
+    if args.json:
+        _print_json(version.as_dict())
+        return 0
+    _print_version(version)
+    return 0
+
+
+def _print_version(v: Version) -> None:
+    print(f"version      {v.label}{'  (served)' if v.is_served else ''}")
+    for name in ("status", "run_id", "created_at", "code_version", "fingerprint", "message"):
+        print(f"{name:12} {getattr(v, name) or ''}")
+    print(f"file         {v.file_name} ({v.file_bytes or 0:,} bytes)")
+    val = v.validation
+    print(
+        f"validation   {val.get('checks', 0)} checks: {val.get('passed', 0)} passed, "
+        f"{val.get('warned', 0)} warned, {val.get('failed', 0)} failed"
+    )
+    for url in val.get("data_docs", []):
+        print(f"  data docs  {url}")
+    print("row counts")
+    for table, rows in sorted(v.row_counts.items()):
+        print(f"  {table:32} {rows:>12,}")
+    print(f"inputs ({len(v.input_hashes)} files)")
+    for name, sha in sorted(v.input_hashes.items()):
+        print(f"  {sha}  {name}")
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    result = _store().diff(args.v1, args.v2, table=args.table, sample=args.sample)
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"diff {label(result['from_version'])} -> {label(result['to_version'])}")
+    rows = []
+    for name, d in result["tables"].items():
+        schema = [f"+{c}" for c in d.get("columns_added", [])]
+        schema += [f"-{c}" for c in d.get("columns_removed", [])]
+        schema += [f"~{c}" for c in d.get("columns_retyped", [])]
+        rows.append(
+            [
+                name,
+                d["status"],
+                ",".join(d["key"]) if d["key"] else "(whole row)",
+                d["added"],
+                d["removed"],
+                "n/a" if d["changed"] is None else d["changed"],
+                " ".join(schema),
+            ]
+        )
+    print(_table(["table", "status", "key", "added", "removed", "changed", "columns"], rows))
+    for name, d in result["tables"].items():
+        for change, keys in d.get("sample_keys", {}).items():
+            if keys:
+                print(f"  {name} {change}: {', '.join(map(str, keys))}")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    store = _store()
+    before = store.served_version_id()
+    version = store.rollback(args.version)
+    was = label(before) if before is not None else "nothing"
+    print(f"serving {version.label} (was {was}) at {store.serving}")
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    columns, rows = _store().query(args.sql, args.version)
+    if args.json:
+        _print_json([dict(zip(columns, r, strict=True)) for r in rows])
+    else:
+        print(_table(columns, [list(r) for r in rows]))
+        print(f"({len(rows)} rows)")
+    return 0
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    deleted = _store().gc(args.keep)
+    if deleted:
+        print(f"deleted {len(deleted)} version files: {', '.join(map(label, deleted))}")
+    else:
+        print("nothing to delete")
+    return 0
+
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _guard(func: Command) -> Command:
+    """Turn store and SQL errors into a one-line message and exit code 2, not a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except (VersionError, duckdb.Error) as exc:
+            print(f"ledger {args.command}: {exc}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the version commands to the `ledger` CLI."""
+    p = subparsers.add_parser(
+        "versions",
+        help="list published versions (the registry)",
+        description="List every published version, oldest first: id, status (published, or "
+        "deleted by gc), creation time, code version, number of input files, total rows, "
+        "validation passed/warned/failed and run id. The served one is marked with *. "
+        "With --events: the log of publishes, unchanged runs, rollbacks, gc and recoveries.",
+    )
+    p.add_argument("--events", action="store_true", help="show the event log instead")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_guard(cmd_versions))
+
+    p = subparsers.add_parser(
+        "show",
+        help="details of one version",
+        description="Registry row of one version: run id, code version, fingerprint, "
+        "sha256 of every input file, row counts per table, validation summary and Data Docs "
+        "links.",
+        epilog="example: ledger show v0003",
+    )
+    p.add_argument("version", help="version id, e.g. v0003 or 3")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_guard(cmd_show))
+
+    p = subparsers.add_parser(
+        "diff",
+        help="row-level differences between two versions",
+        description="Per table: rows added, removed and changed from V1 to V2, with sample keys. "
+        "Rows are matched on the table's primary key (fct_shipments: shipment_id, ...); a table "
+        "without a unique key is compared as whole rows (then 'changed' is n/a: a change shows "
+        "as one removed plus one added row). Columns are listed when added (+), removed (-) "
+        "or retyped (~); only columns of the same type are compared, doubles to 12 "
+        "significant digits (parallel sums differ in the last bits from run to run).",
+        epilog="example: ledger diff v0001 v0002 --table fct_shipments",
+    )
+    p.add_argument("v1", help="older version id")
+    p.add_argument("v2", help="newer version id")
+    p.add_argument("--table", help="only this table")
+    p.add_argument("--sample", type=int, default=5, help="sample keys per change kind (5)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_guard(cmd_diff))
+
+    p = subparsers.add_parser(
+        "rollback",
+        help="serve an earlier version again",
+        description="Make data/warehouse/ledger.duckdb serve version V again (atomic swap: "
+        "open BI connections keep reading what they opened). History is kept: the rollback is "
+        "recorded as an event, and the next run that changes inputs or code publishes a new "
+        "version as usual. A run on unchanged inputs leaves the rollback in place.",
+        epilog="example: ledger rollback v0002",
+    )
+    p.add_argument("version", help="version id to serve")
+    p.set_defaults(func=_guard(cmd_rollback))
+
+    p = subparsers.add_parser(
+        "query",
+        help="read-only SQL against the served or any kept version",
+        description="Run one SQL statement read-only. Without --version it reads the served "
+        "file; with --version it reads that version's immutable file (time travel). Every "
+        "version holds the mart tables of schema main; the served file also has "
+        "ledger_versions.",
+        epilog='example: ledger query --version v0001 "select count(*) from fct_shipments"',
+    )
+    p.add_argument("sql", help="the SQL statement")
+    p.add_argument("--version", help="version id (default: the served version)")
+    p.add_argument("--json", action="store_true", help="rows as JSON objects")
+    p.set_defaults(func=_guard(cmd_query))
+
+    p = subparsers.add_parser(
+        "gc",
+        help="delete old version files (retention)",
+        description="Keep the newest N published versions and delete the files of older ones; "
+        "the served version is never deleted. Registry rows stay (status 'deleted') so history "
+        "remains auditable.",
+        epilog="example: ledger gc --keep 5",
+    )
+    p.add_argument("--keep", type=int, required=True, help="how many newest versions to keep")
+    p.set_defaults(func=_guard(cmd_gc))

@@ -1,0 +1,385 @@
+"""Version store: publish, idempotency, diff, rollback, time travel, gc, CLI; real files only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.defs.publish.commands import register
+from orchestration.defs.publish.store import (
+    VersionError,
+    VersionStore,
+    code_version,
+    fingerprint_of,
+)
+from orchestration.paths import PROJECT_ROOT, LedgerPaths
+
+
+def stage(paths: LedgerPaths, shipments: dict[str, float], quarantine: int = 2) -> None:
+    """A hand-built staging db: two mart tables, the way dbt leaves them in schema main."""
+    paths.staging_db.unlink(missing_ok=True)
+    con = duckdb.connect(str(paths.staging_db))
+    con.execute(
+        "create table main.fct_shipments (shipment_id varchar, net_tonnes double, "
+        "is_synthetic boolean)"
+    )
+    con.executemany(
+        "insert into main.fct_shipments values (?, ?, true)", [[k, v] for k, v in shipments.items()]
+    )
+    con.execute(
+        "create table main.quarantine as select 'unknown_unit' as reason_code, "
+        "range as source_row, true as is_synthetic from range(?)",
+        [quarantine],
+    )
+    con.execute("create view main.not_a_table as select 1 as x")
+    con.close()
+
+
+def publish(store: VersionStore, run: str, inputs: dict[str, str], code: str = "abc"):
+    return store.publish(store.paths.staging_db, run, inputs, code, {"passed": 4, "failed": 0})
+
+
+def served_counts(paths: LedgerPaths) -> tuple[int, int, int]:
+    con = duckdb.connect(str(paths.serving_db), read_only=True)
+    try:
+        return con.execute(
+            "select (select count(*) from fct_shipments), (select count(*) from quarantine), "
+            "(select version_id from ledger_versions where is_served)"
+        ).fetchone()
+    finally:
+        con.close()
+
+
+BASE = {f"s{i:02d}": float(i) for i in range(10)}
+
+
+@pytest.fixture
+def store(ledger_home: LedgerPaths) -> VersionStore:
+    return VersionStore(ledger_home)
+
+
+def test_two_publishes_with_a_changed_input_give_two_versions_and_the_exact_diff(
+    store: VersionStore, ledger_home: LedgerPaths
+) -> None:
+    stage(ledger_home, BASE)
+    first = publish(store, "run-1", {"manifests/a.csv": "aa"})
+    changed = {k: v for k, v in BASE.items() if k != "s03"} | {"s01": 99.0, "s07": -1.0}
+    stage(ledger_home, changed | {"s10": 1.0, "s11": 2.0, "s12": 3.0}, quarantine=3)
+    second = publish(store, "run-2", {"manifests/a.csv": "aa", "manifests/b.csv": "bb"})
+
+    assert (first.status, first.version.version_id) == ("published", 1)
+    assert (second.status, second.version.version_id, second.previous.version_id) == (
+        "published",
+        2,
+        1,
+    )
+    assert first.version.row_counts == {"fct_shipments": 10, "quarantine": 2}
+    assert second.version.row_counts == {"fct_shipments": 12, "quarantine": 3}
+    assert second.version.input_hashes == {"manifests/a.csv": "aa", "manifests/b.csv": "bb"}
+    assert second.version.unique_keys == {"fct_shipments": True}
+    assert second.version.fingerprint == fingerprint_of(second.version.input_hashes, "abc")
+    assert [v.version_id for v in store.versions()] == [1, 2]
+    assert store.served_version_id() == 2
+
+    diff = store.diff("v0001", "v2")
+    ships = diff["tables"]["fct_shipments"]
+    assert (ships["added"], ships["removed"], ships["changed"]) == (3, 1, 2)
+    assert ships["key"] == ["shipment_id"]
+    assert ships["sample_keys"] == {
+        "added": ["s10", "s11", "s12"],
+        "removed": ["s03"],
+        "changed": ["s01", "s07"],
+    }
+    quarantine = diff["tables"]["quarantine"]
+    assert (quarantine["key"], quarantine["added"], quarantine["removed"]) == (None, 1, 0)
+    assert quarantine["changed"] is None
+    assert set(diff["tables"]) == {"fct_shipments", "quarantine"}
+    assert store.diff(2, 1, table="fct_shipments")["tables"]["fct_shipments"]["added"] == 1
+
+
+def test_diff_reports_schema_changes_new_tables_and_duplicate_keys(
+    store: VersionStore, ledger_home: LedgerPaths
+) -> None:
+    stage(ledger_home, BASE)
+    publish(store, "run-1", {"a": "1"})
+    stage(ledger_home, BASE)
+    con = duckdb.connect(str(ledger_home.staging_db))
+    con.execute("alter table fct_shipments add column route_id varchar")
+    con.execute("insert into fct_shipments values ('s01', 1.0, true, 'X-Y')")  # duplicate key
+    con.execute("create table dim_ports as select 'KPRJN' as port_code")
+    con.close()
+    publish(store, "run-2", {"a": "2"})
+
+    tables = store.diff(1, 2)["tables"]
+    assert tables["dim_ports"] == {
+        "status": "table_added",
+        "added": 1,
+        "removed": 0,
+        "changed": 0,
+        "key": None,
+    }
+    assert store.get(2).unique_keys == {"fct_shipments": False, "dim_ports": True}
+    ships = tables["fct_shipments"]
+    # shipment_id is no longer unique in v2: whole-row (multiset) comparison of shared columns
+    assert (ships["key"], ships["added"], ships["removed"], ships["changed"]) == (None, 1, 0, None)
+    assert (ships["columns_added"], ships["columns_retyped"]) == (["route_id"], [])
+    with pytest.raises(VersionError, match="table 'nope' is in neither v0001 nor v0002"):
+        store.diff(1, 2, table="nope")
+
+
+def test_diff_ignores_float_noise_and_reports_retyped_columns(
+    store: VersionStore, ledger_home: LedgerPaths
+) -> None:
+    stage(ledger_home, BASE)
+    publish(store, "run-1", {"a": "1"})
+    stage(ledger_home, BASE | {"s02": 2.0 + 1e-13, "s05": 5.5})
+    con = duckdb.connect(str(ledger_home.staging_db))
+    con.execute("alter table quarantine alter source_row type varchar")
+    con.close()
+    publish(store, "run-2", {"a": "2"})
+
+    tables = store.diff(1, 2)["tables"]
+    ships = tables["fct_shipments"]
+    assert (ships["changed"], ships["sample_keys"]["changed"]) == (1, ["s05"])
+    quarantine = tables["quarantine"]
+    assert quarantine["columns_retyped"] == ["source_row"]
+    assert (quarantine["added"], quarantine["removed"]) == (0, 0)
+
+
+def test_unchanged_inputs_and_code_publish_nothing_new(
+    store: VersionStore, ledger_home: LedgerPaths
+) -> None:
+    stage(ledger_home, BASE)
+    publish(store, "run-1", {"a.csv": "aa"})
+    served_inode = ledger_home.serving_db.stat().st_ino
+    again = publish(store, "run-2", {"a.csv": "aa"})
+    assert (again.status, again.version.version_id) == ("unchanged", 1)
+    assert [v.version_id for v in store.versions()] == [1]
+    assert ledger_home.serving_db.stat().st_ino == served_inode
+    assert [e["kind"] for e in store.events()] == ["publish", "unchanged"]
+    assert store.events()[-1]["run_id"] == "run-2"
+
+    ledger_home.serving_db.unlink()
+    assert publish(store, "run-2b", {"a.csv": "aa"}).status == "unchanged"
+    assert served_counts(ledger_home) == (10, 2, 1)  # a deleted served file is restored
+    new_code = publish(store, "run-3", {"a.csv": "aa"}, code="def")
+    assert (new_code.status, new_code.version.version_id) == ("published", 2)
+    renamed = publish(store, "run-4", {"b.csv": "aa"}, code="def")
+    assert (renamed.status, renamed.version.version_id) == ("published", 3)
+
+
+def test_rollback_serves_the_old_row_counts_and_records_an_event(
+    store: VersionStore, ledger_home: LedgerPaths
+) -> None:
+    stage(ledger_home, BASE)
+    publish(store, "run-1", {"a": "1"})
+    stage(ledger_home, BASE | {"s99": 9.0}, quarantine=5)
+    publish(store, "run-2", {"a": "2"})
+    assert served_counts(ledger_home) == (11, 5, 2)
+
+    store.rollback("v0001")
+    assert served_counts(ledger_home) == (10, 2, 1)
+    assert store.served_version_id() == 1
+    assert [(v.version_id, v.is_served) for v in store.versions()] == [(1, True), (2, False)]
+    rollback = store.events()[-1]
+    assert (rollback["kind"], rollback["version_id"]) == ("rollback", 1)
+    assert json.loads(rollback["detail"]) == {"from_version": 2}
+    # unchanged inputs keep the rollback in place; v2's data is still reachable by time travel
+    assert publish(store, "run-3", {"a": "2"}).status == "unchanged"
+    assert served_counts(ledger_home) == (10, 2, 1)
+    assert store.query("select count(*) from fct_shipments", "v2")[1] == [(11,)]
+    with pytest.raises(VersionError, match="v0007 does not exist"):
+        store.rollback(7)
+
+
+def test_served_file_is_a_read_only_copy_with_the_registry(
+    store: VersionStore, ledger_home: LedgerPaths
+) -> None:
+    stage(ledger_home, BASE)
+    version = publish(store, "run-1", {"a": "1"}).version
+    version_file = store.version_path(version)
+    assert version_file.stat().st_ino != ledger_home.serving_db.stat().st_ino
+    assert oct(version_file.stat().st_mode & 0o777) == "0o444"
+    assert oct(ledger_home.serving_db.stat().st_mode & 0o777) == "0o444"
+    columns, rows = store.query(
+        "select version_id, status, run_id, row_counts, is_served from ledger_versions"
+    )
+    assert columns == ["version_id", "status", "run_id", "row_counts", "is_served"]
+    assert rows == [(1, "published", "run-1", '{"fct_shipments": 10, "quarantine": 2}', True)]
+    # version files hold the marts only; the staging view is not a table and is not copied
+    assert store.query("select table_name from duckdb_tables() order by 1", 1)[1] == [
+        ("fct_shipments",),
+        ("quarantine",),
+    ]
+    with pytest.raises(duckdb.Error, match="read-only"):
+        store.query("create table x as select 1")
+    # a stale WAL of some read-write session must not be replayed onto the next version
+    wal = ledger_home.serving_db.with_name("ledger.duckdb.wal")
+    wal.write_bytes(b"not a wal")
+    stage(ledger_home, BASE | {"s10": 1.0})
+    publish(store, "run-2", {"a": "2"})
+    assert not wal.exists()
+    assert served_counts(ledger_home) == (11, 2, 2)
+
+
+def test_gc_keeps_the_newest_and_the_served_version(
+    store: VersionStore, ledger_home: LedgerPaths
+) -> None:
+    for n in range(1, 5):
+        stage(ledger_home, {f"s{i}": 1.0 for i in range(n)})
+        publish(store, f"run-{n}", {"a": str(n)})
+    store.rollback(1)
+    assert store.gc(keep=1) == [2, 3]
+    assert [(v.version_id, v.status) for v in store.versions()] == [
+        (1, "published"),
+        (2, "deleted"),
+        (3, "deleted"),
+        (4, "published"),
+    ]
+    assert sorted(p.name for p in ledger_home.versions_dir.glob("v*.duckdb")) == [
+        "v0001.duckdb",
+        "v0004.duckdb",
+    ]
+    with pytest.raises(VersionError, match="v0002 was garbage-collected"):
+        store.query("select 1", 2)
+    with pytest.raises(VersionError, match="v0003 is deleted"):
+        store.rollback(3)
+    assert store.gc(keep=1) == []
+
+
+def test_registry_is_readable_while_a_publisher_holds_a_write_transaction(
+    store: VersionStore, ledger_home: LedgerPaths
+) -> None:
+    stage(ledger_home, BASE)
+    publish(store, "run-1", {"a": "1"})
+    writer = sqlite3.connect(store.registry_path, isolation_level=None)
+    writer.execute("begin immediate")
+    writer.execute("update versions set message = 'in flight' where version_id = 1")
+    try:
+        assert [v.message for v in store.versions()] == [None]
+    finally:
+        writer.execute("rollback")
+        writer.close()
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    parser = argparse.ArgumentParser(prog="ledger")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = parser.parse_args(argv)
+    code = args.func(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_versions_show_diff_rollback_query_gc(
+    store: VersionStore, ledger_home: LedgerPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(["versions"], capsys)[1] == "no versions published yet (run `ledger run`)\n"
+    stage(ledger_home, BASE)
+    publish(store, "run-1", {"a": "1"})
+    stage(ledger_home, BASE | {"s10": 1.0})
+    publish(store, "run-2", {"a": "2"})
+
+    code, out, _ = run_cli(["versions", "--json"], capsys)
+    assert code == 0
+    assert [(v["version_id"], v["is_served"]) for v in json.loads(out)] == [(1, False), (2, True)]
+    assert "* v0002" in run_cli(["versions"], capsys)[1]
+    assert json.loads(run_cli(["show", "v1", "--json"], capsys)[1])["run_id"] == "run-1"
+    code, out, _ = run_cli(["diff", "1", "2", "--json", "--table", "fct_shipments"], capsys)
+    assert json.loads(out)["tables"]["fct_shipments"]["sample_keys"]["added"] == ["s10"]
+    assert "fct_shipments added: s10" in run_cli(["diff", "v1", "v2"], capsys)[1]
+    code, out, _ = run_cli(["rollback", "v1"], capsys)
+    assert out.startswith("serving v0001 (was v0002)")
+    code, out, _ = run_cli(["query", "select count(*) as n from fct_shipments", "--json"], capsys)
+    assert json.loads(out) == [{"n": 10}]
+    code, out, _ = run_cli(
+        ["query", "--version", "2", "select count(*) as n from fct_shipments"], capsys
+    )
+    assert out.splitlines() == ["n", "--", "11", "(1 rows)"]
+    assert run_cli(["gc", "--keep", "1"], capsys)[1] == "nothing to delete\n"
+    events = json.loads(run_cli(["versions", "--events", "--json"], capsys)[1])
+    assert [(e["kind"], e["version_id"]) for e in events] == [
+        ("publish", 1),
+        ("publish", 2),
+        ("rollback", 1),
+    ]
+    assert run_cli(["versions", "--events"], capsys)[1].splitlines()[4].split()[1:3] == [
+        "rollback",
+        "v0001",
+    ]
+    code, _, err = run_cli(["show", "v9"], capsys)
+    assert (code, err) == (2, "ledger show: version v0009 does not exist (see `ledger versions`)\n")
+    code, _, err = run_cli(["query", "select nope"], capsys)
+    assert code == 2
+    assert err.startswith('ledger query: Binder Error: Referenced column "nope" was not found')
+
+
+def test_no_served_file_yet_is_a_clear_error(store: VersionStore) -> None:
+    with pytest.raises(VersionError, match="ledger.duckdb does not exist: nothing published yet"):
+        store.query("select 1")
+
+
+def test_publish_refuses_a_staging_db_without_marts(
+    store: VersionStore, ledger_home: LedgerPaths
+) -> None:
+    duckdb.connect(str(ledger_home.staging_db)).close()
+    with pytest.raises(VersionError, match="schema main has no tables to publish"):
+        publish(store, "run-1", {"a": "1"})
+    assert store.versions() == []
+    assert not ledger_home.serving_db.exists()
+    assert sorted(p.name for p in ledger_home.versions_dir.iterdir()) == [
+        ".publish.lock",
+        "registry.sqlite",
+    ]
+    assert json.loads(store.events()[-1]["detail"]) == {
+        "notes": ["removed temp file .tmp-v0001.duckdb", "discarded unfinished v0001 of run run-1"]
+    }
+    stage(ledger_home, BASE)
+    result = publish(store, "run-2", {"a": "1"})
+    assert (result.status, result.version.version_id, result.recovered) == ("published", 2, [])
+
+
+def test_version_file_paths_are_quoted(tmp_path: Path) -> None:
+    """A home with a quote in its name still attaches (paths are never spliced unquoted)."""
+    paths = LedgerPaths.from_env(tmp_path / "it's here").ensure()
+    store = VersionStore(paths)
+    stage(paths, BASE)
+    assert publish(store, "run-1", {"a": "1"}).version.row_counts["fct_shipments"] == 10
+    assert store.diff(1, 1)["tables"]["fct_shipments"]["changed"] == 0
+
+
+def test_code_version_is_the_git_head_and_stable() -> None:
+    head = subprocess.run(
+        ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    first = code_version()
+    assert first.split("-dirty.")[0] == head
+    assert code_version() == first
+
+
+def test_served_version_is_right_while_this_process_holds_the_old_file(
+    store: VersionStore, ledger_home: LedgerPaths
+) -> None:
+    """DuckDB hands a new in-process connection the cached old database: never ask it."""
+    stage(ledger_home, BASE)
+    publish(store, "run-1", {"a": "1"})
+    held = duckdb.connect(str(ledger_home.serving_db), read_only=True)
+    try:
+        stage(ledger_home, BASE | {"s10": 1.0})
+        publish(store, "run-2", {"a": "2"})
+        assert store.served_version_id() == 2
+        assert held.execute("select count(*) from fct_shipments").fetchone() == (10,)
+        assert [(v.version_id, v.is_served) for v in store.versions()] == [(1, False), (2, True)]
+    finally:
+        held.close()
+    assert served_counts(ledger_home) == (11, 2, 2)
