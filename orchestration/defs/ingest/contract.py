@@ -18,11 +18,11 @@ PROVENANCE = """
 DDL: dict[str, str] = {
     "file_registry": """
         create table if not exists raw.file_registry (
-            file_sha256 varchar primary key,
+            file_sha256 varchar not null,
             source varchar not null,            -- manifests | voyages | reports
-            source_file varchar not null,       -- first name this content was seen under
+            source_file varchar not null,       -- path relative to data/raw
             size_bytes bigint not null,
-            status varchar not null,            -- loaded | rejected
+            status varchar not null,            -- loaded | rejected | duplicate
             reason_code varchar,                -- for rejected files
             message varchar,
             rows_read bigint,
@@ -31,7 +31,8 @@ DDL: dict[str, str] = {
             rows_duplicate bigint,
             columns_mapped varchar,             -- JSON {found header: canonical}
             columns_unmapped varchar,           -- JSON list of extra headers kept aside
-            loaded_at timestamp not null
+            loaded_at timestamp not null,
+            primary key (file_sha256, source_file)
         )""",
     "manifests": f"""
         create table if not exists raw.manifests (
@@ -51,6 +52,7 @@ DDL: dict[str, str] = {
             gross_weight_kg double not null,        -- normalised from kg / t / suffixes
             weight_unit_raw varchar,
             packages integer,
+            extra_fields varchar,                   -- JSON of the values of unmapped columns
             {PROVENANCE}
         )""",
     "voyages": f"""
@@ -62,6 +64,7 @@ DDL: dict[str, str] = {
             arrival date not null,
             departure date,
             laden boolean,
+            extra_fields varchar,                   -- JSON of the values of unmapped columns
             {PROVENANCE}
         )""",
     "reports": f"""
@@ -78,9 +81,9 @@ DDL: dict[str, str] = {
         )""",
     "report_claims": f"""
         create table if not exists raw.report_claims (
-            claim_id varchar not null,              -- report_id || ':' || char_start (or 'c'||n if curated)
+            claim_id varchar not null,              -- report_id:char_start ('c'||n if curated)
             report_id varchar not null,
-            metric varchar not null,                -- explosives_tonnes | rounds | shipments | containers
+            metric varchar not null,                -- explosives_tonnes|rounds|shipments|containers
             value double not null,
             value_low double,                       -- ranges ('4.8 to 5 million'); else = value
             value_high double,
@@ -89,7 +92,7 @@ DDL: dict[str, str] = {
             period_end date,
             direction_from varchar,                 -- ISO 3166 alpha-2 or null
             direction_to varchar,
-            char_start integer,                     -- offsets into raw.reports.body; null if curated only
+            char_start integer,                     -- offset into raw.reports.body; null: curated
             char_end integer,
             sentence varchar,
             is_curated boolean not null,

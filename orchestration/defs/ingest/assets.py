@@ -1,0 +1,228 @@
+"""Ingest assets: data/raw files -> the DuckDB raw schema, with a row-conservation check each.
+
+They never fail on bad input: bad files and rows are recorded (registry, quarantine) and
+surfaced as warnings and metadata, so one broken delivery does not stop the ledger.
+"""
+
+# No ``from __future__ import annotations`` here: Dagster inspects the ``context``
+# annotation at definition time and rejects string annotations.
+import json
+from collections import Counter
+from collections.abc import Sequence
+
+import dagster as dg
+import duckdb
+from dagster import AssetExecutionContext
+
+from orchestration.defs.ingest.contract import ensure_raw_schema
+from orchestration.defs.ingest.loader import (
+    MANIFESTS,
+    VOYAGES,
+    FileOutcome,
+    ReportSource,
+    Source,
+    ingest_source,
+)
+from orchestration.resources import LedgerResource
+
+REPORTS = ReportSource()
+GROUP = "ingest"
+
+
+def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def run_metadata(outcomes: Sequence[FileOutcome]) -> dict[str, dg.MetadataValue]:
+    """What this run did, file by file and in total."""
+    status = Counter(o.status for o in outcomes)
+    loaded = [o for o in outcomes if o.status == "loaded"]
+    reasons: Counter[str] = Counter()
+    for o in loaded:
+        reasons.update(o.quarantine_reasons)
+    mapped = {o.source_file: o.columns_mapped for o in loaded}
+    unmapped = {o.source_file: o.columns_unmapped for o in loaded if o.columns_unmapped}
+    files = _markdown_table(
+        ["file", "status", "read", "accepted", "quarantined", "duplicates", "note"],
+        [
+            (
+                o.source_file,
+                o.status,
+                o.rows_read,
+                o.rows_accepted,
+                o.rows_quarantined,
+                o.rows_duplicate,
+                o.message or ", ".join(f"{k}={v}" for k, v in o.details.items()),
+            )
+            for o in outcomes
+        ],
+    )
+    return {
+        "files_loaded": dg.MetadataValue.int(status["loaded"]),
+        "files_unchanged": dg.MetadataValue.int(status["unchanged"]),
+        "files_duplicate": dg.MetadataValue.int(status["duplicate"]),
+        "files_rejected": dg.MetadataValue.int(status["rejected"]),
+        "rejected": dg.MetadataValue.json(
+            {
+                o.source_file: {"reason": o.reason_code, "message": o.message}
+                for o in outcomes
+                if o.status == "rejected"
+            }
+        ),
+        "rows_read": dg.MetadataValue.int(sum(o.rows_read for o in loaded)),
+        "rows_accepted": dg.MetadataValue.int(sum(o.rows_accepted for o in loaded)),
+        "rows_quarantined": dg.MetadataValue.int(sum(o.rows_quarantined for o in loaded)),
+        "rows_duplicate": dg.MetadataValue.int(sum(o.rows_duplicate for o in loaded)),
+        "columns_mapped": dg.MetadataValue.json(mapped),
+        "columns_unmapped": dg.MetadataValue.json(unmapped),
+        "files": dg.MetadataValue.md(files),
+        "quarantine_reasons": dg.MetadataValue.md(
+            _markdown_table(["reason_code", "rows"], sorted(reasons.items()))
+        ),
+    }
+
+
+def _ingest(
+    context: AssetExecutionContext, ledger: LedgerResource, source: Source
+) -> list[FileOutcome]:
+    return ingest_source(ledger, source, log=context.log.info, warn=context.log.warning)
+
+
+def _table_rows(ledger: LedgerResource, table: str) -> int:
+    with ledger.staging() as con:
+        ensure_raw_schema(con)
+        return int(con.execute(f"select count(*) from {table}").fetchone()[0])  # noqa: S608
+
+
+@dg.asset(
+    key=dg.AssetKey(["raw", "manifests"]),
+    group_name=GROUP,
+    kinds={"polars", "duckdb"},
+    description="Rail manifests from data/raw/manifests (csv/tsv/jsonl/parquet, any dialect),"
+    " typed and validated; rejected rows go to raw.quarantine with a reason code.",
+)
+def raw_manifests(context: AssetExecutionContext, ledger: LedgerResource) -> dg.MaterializeResult:
+    outcomes = _ingest(context, ledger, MANIFESTS)
+    rows = _table_rows(ledger, "raw.manifests")
+    return dg.MaterializeResult(metadata={**run_metadata(outcomes), "dagster/row_count": rows})
+
+
+@dg.asset(
+    key=dg.AssetKey(["raw", "voyages"]),
+    group_name=GROUP,
+    kinds={"polars", "duckdb"},
+    description="Port calls from data/raw/voyages with ports resolved through seeds/ports.csv.",
+)
+def raw_voyages(context: AssetExecutionContext, ledger: LedgerResource) -> dg.MaterializeResult:
+    outcomes = _ingest(context, ledger, VOYAGES)
+    rows = _table_rows(ledger, "raw.voyages")
+    return dg.MaterializeResult(metadata={**run_metadata(outcomes), "dagster/row_count": rows})
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            ["raw", "reports"],
+            group_name=GROUP,
+            kinds={"duckdb"},
+            description="Open-source reports (markdown with YAML front matter), one row each.",
+        ),
+        dg.AssetSpec(
+            ["raw", "report_claims"],
+            group_name=GROUP,
+            kinds={"duckdb"},
+            description="Quantitative claims extracted from the reports (rules + curated).",
+        ),
+    ],
+    name="raw_reports",
+)
+def raw_reports(context: AssetExecutionContext, ledger: LedgerResource):
+    outcomes = _ingest(context, ledger, REPORTS)
+    yield dg.MaterializeResult(
+        asset_key=["raw", "reports"],
+        metadata={
+            **run_metadata(outcomes),
+            "dagster/row_count": _table_rows(ledger, "raw.reports"),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=["raw", "report_claims"],
+        metadata={"dagster/row_count": _table_rows(ledger, "raw.report_claims")},
+    )
+
+
+def conservation_problems(con: duckdb.DuckDBPyConnection, source: str, table: str) -> list[dict]:
+    """Files whose registry counts do not add up, or disagree with the rows actually stored."""
+    cur = con.execute(
+        f"""
+        with stored as (
+            select source_file, file_sha256, count(*) as n from {table} group by all
+        ), quarantined as (
+            select source_file, file_sha256, count(*) as n from raw.quarantine
+            where source = ? and source_row is not null group by all
+        ), registry as (
+            select * from raw.file_registry where source = ? and status = 'loaded'
+        )
+        select
+            coalesce(r.source_file, s.source_file) as source_file,
+            r.rows_read, r.rows_accepted, r.rows_quarantined, r.rows_duplicate,
+            coalesce(s.n, 0) as stored, coalesce(q.n, 0) as in_quarantine
+        from registry as r
+        full join stored as s using (source_file, file_sha256)
+        left join quarantined as q using (source_file, file_sha256)
+        where r.source_file is null
+            or r.rows_read != r.rows_accepted + r.rows_quarantined + r.rows_duplicate
+            or coalesce(s.n, 0) != r.rows_accepted
+            or coalesce(q.n, 0) != r.rows_quarantined
+        order by 1
+        """,  # noqa: S608 - table is one of our constants
+        [source, source],
+    )
+    columns = [d[0] for d in cur.description]
+    return [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
+
+
+def _conservation(ledger: LedgerResource, source: str, table: str) -> dg.AssetCheckResult:
+    with ledger.staging() as con:
+        ensure_raw_schema(con)
+        problems = conservation_problems(con, source, table)
+        files, read, accepted, quarantined, duplicates = con.execute(
+            "select count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_accepted), 0),"
+            " coalesce(sum(rows_quarantined), 0), coalesce(sum(rows_duplicate), 0)"
+            " from raw.file_registry where source = ? and status = 'loaded'",
+            [source],
+        ).fetchone()
+    return dg.AssetCheckResult(
+        passed=not problems,
+        description="per file: rows read = accepted + quarantined + exact duplicates dropped,"
+        " and the stored rows match the registry",
+        metadata={
+            "files": files,
+            "rows_read": read,
+            "rows_accepted": accepted,
+            "rows_quarantined": quarantined,
+            "rows_duplicate": duplicates,
+            "problems": dg.MetadataValue.json(json.loads(json.dumps(problems, default=str))),
+        },
+    )
+
+
+@dg.asset_check(asset=raw_manifests, name="row_conservation", blocking=True)
+def manifests_row_conservation(ledger: LedgerResource) -> dg.AssetCheckResult:
+    return _conservation(ledger, "manifests", "raw.manifests")
+
+
+@dg.asset_check(asset=raw_voyages, name="row_conservation", blocking=True)
+def voyages_row_conservation(ledger: LedgerResource) -> dg.AssetCheckResult:
+    return _conservation(ledger, "voyages", "raw.voyages")
+
+
+@dg.asset_check(asset=dg.AssetKey(["raw", "reports"]), name="row_conservation", blocking=True)
+def reports_row_conservation(ledger: LedgerResource) -> dg.AssetCheckResult:
+    return _conservation(ledger, "reports", "raw.reports")
+
+
+ingest_assets = [raw_manifests, raw_voyages, raw_reports]
+ingest_checks = [manifests_row_conservation, voyages_row_conservation, reports_row_conservation]

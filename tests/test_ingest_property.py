@@ -1,0 +1,152 @@
+"""Property: whatever mess a manifest file holds, every data row is accounted for exactly once."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from pathlib import Path
+
+import duckdb
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from orchestration.defs.ingest.assets import conservation_problems
+from orchestration.defs.ingest.loader import MANIFESTS, ingest_source
+from orchestration.iso6346 import check_digit
+from orchestration.resources import LedgerResource
+
+CONTAINER = f"MSCU123456{check_digit('MSCU123456')}"
+ROW_REASONS = {
+    "unparseable_date",
+    "date_out_of_range",
+    "unknown_unit",
+    "invalid_weight",
+    "bad_container_check_digit",
+    "unknown_station",
+    "missing_required_field",
+    "malformed_row",
+    "encoding_error",
+}
+HEADERS = {
+    "waybill_no": ["waybill_no", "Waybill", "Номер накладной"],
+    "dispatch_date": ["dispatch_date", "DATE", "Дата отправления"],
+    "origin_station_code": ["origin_station_code", "Origin Code"],
+    "origin_station": ["origin_station", "Станция отправления"],
+    "destination_station": ["destination_station", "Destination"],
+    "cargo_code": ["cargo_code", "Код груза"],
+    "gross_weight": ["gross_weight", "Вес брутто", "weight"],
+    "weight_unit": ["weight_unit", "Unit"],
+    "container_no": ["container_no", "Container"],
+    "shipper": ["shipper", "Грузоотправитель"],
+}
+VALUES = {
+    "waybill_no": ["W1", "W2", "", " W3 "],
+    "dispatch_date": [
+        "2023-08-01",
+        "01.08.2023",
+        "15/09/2023",
+        "2023-13-01",
+        "x",
+        "1999-01-01",
+        "",
+    ],
+    "origin_station_code": ["986808", "", "999999"],
+    "origin_station": ["Дунай", "Dunai", "", "Atlantis"],
+    "destination_station": ["Тихорецк", "Kotluban", "", "Атлантида"],
+    "cargo_code": ["481203", ""],
+    "gross_weight": [
+        "18500",
+        "18,5",
+        "18.5 t",
+        "18 500 kg",
+        "0",
+        "-5",
+        "abc",
+        "18.5 cwt",
+        "1e9",
+        "",
+    ],
+    "weight_unit": ["kg", "t", "т", "lb", ""],
+    "container_no": [CONTAINER, CONTAINER[:-1] + "0", "", "XYZ"],
+    "shipper": ["a,b", 'quote "x"', "line\nbreak", "semi;colon", "pipe|", "tab\there", "Ёж", ""],
+}
+COLUMNS = list(VALUES)
+
+
+@st.composite
+def messy_file(draw: st.DrawFn) -> tuple[bytes, int]:
+    """A CSV in a random dialect (aliases, encodings, BOM, CRLF, ragged and invalid rows) and
+    the number of data records in it (blank lines are layout, not records)."""
+    separator = draw(st.sampled_from([",", ";", "\t", "|"]))
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1251"]))
+    header = [draw(st.sampled_from(HEADERS[c])) for c in COLUMNS]
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.tuples(*(st.sampled_from(VALUES[c]) for c in COLUMNS)),
+                st.sampled_from(["ok", "ok", "ok", "extra", "blank", "repeat"]),
+            ),
+            min_size=1,
+            max_size=40,
+        )
+    )
+    out = io.StringIO()
+    writer = csv.writer(
+        out, delimiter=separator, lineterminator=draw(st.sampled_from(["\n", "\r\n"]))
+    )
+    writer.writerow(header)
+    previous: list[str] = list(rows[0][0])
+    records = 0
+    for values, shape in rows:
+        record = list(values)
+        if shape == "extra":
+            record += ["surplus", "fields"]
+        elif shape == "blank":
+            record = [""] * len(COLUMNS)
+        elif shape == "repeat":
+            record = previous
+        writer.writerow(record)
+        records += any(v.strip() for v in record)
+        previous = record
+    data = out.getvalue().encode(encoding)
+    if encoding == "utf-8" and draw(st.booleans()):
+        data = data.replace("Ёж".encode(), b"\xff\xfe", 1)  # invalid UTF-8 in one row
+    return data, records
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messy_file())
+def test_random_mess_conserves_rows_and_explains_every_quarantined_row(
+    case: tuple[bytes, int],
+) -> None:
+    data, records = case
+    with tempfile.TemporaryDirectory() as home:
+        ledger = LedgerResource(home=home)
+        name = "manifests/mess 'x'; ü.csv"
+        target = Path(home) / "data" / "raw" / name
+        target.parent.mkdir(parents=True)
+        target.write_bytes(data)
+
+        (outcome,) = ingest_source(ledger, MANIFESTS, log=lambda _: None, warn=lambda _: None)
+
+        with duckdb.connect(str(ledger.paths.staging_db)) as con:
+            assert conservation_problems(con, "manifests", "raw.manifests") == []
+            stored = con.execute("select count(*) from raw.manifests").fetchone()[0]
+            quarantine = con.execute(
+                "select source_row, reason_code, message from raw.quarantine"
+                " where source_row is not null"
+            ).fetchall()
+    if records == 0:
+        assert (outcome.status, outcome.reason_code) == ("rejected", "header_only")
+        return
+    assert outcome.status == "loaded"
+    assert (
+        outcome.rows_read
+        == records
+        == (outcome.rows_accepted + outcome.rows_quarantined + outcome.rows_duplicate)
+    )
+    assert (stored, len(quarantine)) == (outcome.rows_accepted, outcome.rows_quarantined)
+    for source_row, reason, message in quarantine:
+        assert reason in ROW_REASONS
+        assert message.startswith(f"{name} row {source_row}")
