@@ -38,8 +38,11 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     mp.undo()
 
 
-def materialize_all(defs, instance, raise_on_error: bool = True):
-    """dagster.materialize over every asset and check of the one Definitions object."""
+def materialize_all(defs, instance, raise_on_error: bool = True, selection=None):
+    """dagster.materialize over every asset and check of the one Definitions object.
+
+    The repository's definitions come with the Definitions' resources already bound.
+    """
     import dagster as dg
 
     repo = defs.get_repository_def()
@@ -49,8 +52,8 @@ def materialize_all(defs, instance, raise_on_error: bool = True):
     return dg.materialize(
         unique,
         instance=instance,
-        resources=repo.get_top_level_resources(),
         raise_on_error=raise_on_error,
+        selection=selection,
     )
 
 

@@ -1,0 +1,167 @@
+"""The whole pipeline on generated data: published totals equal what the generator generated."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+
+@pytest.fixture(scope="module")
+def served(pipeline_run: dict):
+    con = duckdb.connect(str(pipeline_run["paths"].serving_db), read_only=True)
+    yield con
+    con.close()
+
+
+def test_run_succeeds_and_publishes_every_mart(pipeline_run: dict, served) -> None:
+    result = pipeline_run["result"]
+    assert result.success
+    tables = {
+        r[0] for r in served.execute("select table_name from information_schema.tables").fetchall()
+    }
+    assert {
+        "fct_shipments",
+        "fct_munitions_equivalent",
+        "agg_monthly_flows",
+        "fct_claims",
+        "fct_claim_reconciliation",
+        "dim_stations",
+        "dim_ports",
+        "dim_vessels",
+        "dim_reports",
+        "quarantine",
+        "ledger_versions",
+    } <= tables
+    checks = result.get_asset_check_evaluations()
+    assert checks, "GX, dbt and conservation checks ran"
+    assert all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
+    assert {"gx_fct_shipments", "gx_raw_manifests", "row_conservation"} <= {
+        c.check_name for c in checks
+    }
+
+
+def test_published_totals_match_the_generator(pipeline_run: dict, served) -> None:
+    expected = pipeline_run["summary"]["manifests"]["current"]
+    shipments, tonnes = served.execute(
+        "select count(*), round(sum(net_tonnes), 2) from fct_shipments"
+    ).fetchone()
+    assert shipments == expected["shipments"]
+    assert tonnes == pytest.approx(expected["tonnes"], abs=0.01)
+
+    explosive = expected["explosive"]
+    n, t, containers = served.execute(
+        "select count(*), round(sum(net_tonnes), 2), count(distinct container_no) "
+        "from fct_shipments where is_explosive"
+    ).fetchone()
+    assert (n, containers) == (explosive["shipments"], explosive["containers"])
+    assert t == pytest.approx(explosive["tonnes"], abs=0.01)
+
+    by_month = dict(
+        served.execute(
+            "select strftime(month, '%Y-%m'), round(sum(tonnes), 2) from agg_monthly_flows "
+            "group by 1"
+        ).fetchall()
+    )
+    assert by_month == pytest.approx(
+        {m: v["tonnes"] for m, v in explosive["by_month"].items()}, abs=0.01
+    )
+    by_route = dict(
+        served.execute(
+            "select route_id, sum(shipments) from agg_monthly_flows group by 1"
+        ).fetchall()
+    )
+    assert by_route == {r: v["shipments"] for r, v in explosive["by_route"].items()}
+
+
+def test_rounds_range_brackets_the_public_estimate(served) -> None:
+    """≈74,000 t ≈ 1.6 M rounds (analysts' figure) must sit inside low..high."""
+    low, central, high = served.execute(
+        "select sum(rounds_low), sum(rounds_central), sum(rounds_high) from agg_monthly_flows"
+    ).fetchone()
+    assert low < 1_600_000 < high
+    assert low <= central <= high
+
+
+def test_quarantine_and_voyages_match_the_generator(pipeline_run: dict, served) -> None:
+    summary = pipeline_run["summary"]
+    reasons = dict(
+        served.execute("select reason_code, count(*) from quarantine group by 1").fetchall()
+    )
+    assert reasons == summary["manifests"]["quarantined_by_reason"]
+    voyages = served.execute("select sum(voyages) from dim_vessels").fetchone()[0]
+    assert voyages == summary["voyages"]["voyages"] == 27
+
+
+def test_every_table_is_labelled_synthetic(served) -> None:
+    """Every data table says whether it is synthetic; only the real port list is not."""
+    flags = {}
+    for (table,) in served.execute(
+        "select table_name from information_schema.tables where table_name <> 'ledger_versions'"
+    ).fetchall():
+        sql = f'select bool_and(is_synthetic) from "{table}"'  # noqa: S608 - catalog name
+        flags[table] = served.execute(sql).fetchone()[0]
+    assert {t for t, synthetic in flags.items() if not synthetic} == {"dim_ports"}
+    assert len(flags) >= 10
+
+
+def test_docs_are_generated(pipeline_run: dict) -> None:
+    docs = pipeline_run["paths"].docs_dir
+    assert (docs / "dbt" / "index.html").stat().st_size > 10_000
+    assert (docs / "gx" / "index.html").exists()
+
+
+def test_corrupted_data_fails_gx_and_blocks_publish(
+    pipeline_run: dict, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bad upstream (containers that break ISO 6346) fails GX; the served version stays."""
+    import shutil
+
+    import dagster as dg
+
+    from orchestration.paths import LedgerPaths
+    from tests.conftest import materialize_all
+
+    home = tmp_path / "home"
+    shutil.copytree(pipeline_run["paths"].home, home, ignore=shutil.ignore_patterns("dagster"))
+    monkeypatch.setenv("LEDGER_HOME", str(home))
+    paths = LedgerPaths.from_env()
+    before = paths.serving_db.stat().st_ino
+    with duckdb.connect(str(paths.staging_db)) as con:
+        con.execute(
+            "update raw.manifests set container_no = 'BAD' || container_no "
+            "where container_no is not null and source_row % 50 = 0"
+        )
+        corrupted = con.execute(
+            "select count(*) from raw.manifests where container_no like 'BAD%'"
+        ).fetchone()[0]
+    assert corrupted > 0
+
+    # Every asset except ingest (which would rebuild the raw rows from the clean files).
+    result = materialize_all(
+        pipeline_run["defs"],
+        dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ingest"),
+    )
+    assert not result.success
+    failed = {c.check_name for c in result.get_asset_check_evaluations() if not c.passed}
+    assert any("gx" in name for name in failed), failed
+    assert not result.asset_materializations_for_node("published_version")
+    assert paths.serving_db.stat().st_ino == before, "served file untouched"
+
+
+def test_reconciliation_flags_the_wrong_direction_report(pipeline_run: dict, served) -> None:
+    """The sample report that reverses the flow (RU -> KP) is surfaced, not hidden."""
+    conflicting = pipeline_run["summary"]["reports"]["conflicting_direction"]
+    rows = served.execute(
+        "select report_id, status, explanation from fct_claim_reconciliation "
+        "where status = 'conflicting_direction'"
+    ).fetchall()
+    assert {r[0] for r in rows} == set(conflicting)
+    assert all(r[2] for r in rows), "every status carries an explanation"
+    statuses = dict(
+        served.execute(
+            "select status, count(*) from fct_claim_reconciliation group by 1"
+        ).fetchall()
+    )
+    assert statuses.get("consistent", 0) >= 3
