@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from orchestration.defs.ingest.claims import register as register_claims
 from orchestration.defs.publish.commands import register as register_versions
+from orchestration.defs.publish.store import label
 from orchestration.generate import register as register_generate
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 
@@ -48,7 +49,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"FAILED {event.step_key}: {error.message.strip() if error else ''}", file=sys.stderr)
     for mat in result.asset_materializations_for_node("published_version"):
         meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
-        print(f"published: {meta.get('version_id')} ({meta.get('status', 'published')})")
+        status = meta.get("status", "published")
+        print(f"{label(int(meta['version_id']))} {status}: served at {meta.get('served_path')}")
     print(f"run {result.run_id}: {'success' if result.success else 'FAILED'}", file=sys.stderr)
     return 0 if result.success else 1
 
@@ -116,7 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:  # `ledger show v1 | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
