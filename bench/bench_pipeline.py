@@ -35,23 +35,26 @@ def ledger_env(home: Path) -> dict[str, str]:
     return env
 
 
-def measure(cmd: list[str], env: dict[str, str], label: str) -> dict[str, float]:
+def measure(cmd: list[str], env: dict[str, str], label: str, work: Path) -> dict[str, float]:
     """Wall time and peak RSS summed over the process tree, sampled every 50 ms."""
     print(f"[bench] {label}: {' '.join(cmd[:4])} ...", file=sys.stderr, flush=True)
+    log = work / f"{label.split(':')[0].replace(' ', '_')}.log"
     start = time.perf_counter()
-    proc = psutil.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            tree = [proc, *proc.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.05)
+    # Output goes to a file: a pipe nobody reads fills up and stalls the run.
+    with log.open("wb") as out:
+        proc = psutil.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        peak = 0
+        while proc.poll() is None:
+            try:
+                tree = [proc, *proc.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
-        sys.stderr.write(proc.stderr.read().decode(errors="replace")[-4000:])
-        raise SystemExit(f"[bench] {label} failed with exit code {proc.returncode}")
+        sys.stderr.write(log.read_text(errors="replace")[-4000:])
+        raise SystemExit(f"[bench] {label} failed with exit code {proc.returncode} (log: {log})")
     print(f"[bench] {label}: {wall:.1f} s, peak RSS {peak / 2**30:.2f} GiB", file=sys.stderr)
     return {"wall_s": round(wall, 2), "peak_rss_gib": round(peak / 2**30, 3)}
 
@@ -70,7 +73,7 @@ def main() -> int:
             sample = work / "sample"
             env = ledger_env(sample)
             subprocess.run([*LEDGER, "generate"], env=env, cwd=ROOT, check=True)
-            results["sample_run"] = measure([*LEDGER, "run"], env, "sample-data ledger run")
+            results["sample_run"] = measure([*LEDGER, "run"], env, "sample-data ledger run", work)
 
         big = work / "big"
         env = ledger_env(big)
@@ -84,8 +87,8 @@ def main() -> int:
         results["csv_gib"] = round(manifest.stat().st_size / 2**30, 3)
 
         floor_cmd = [sys.executable, "-c", FLOOR, str(manifest), str(work / "floor.parquet")]
-        results["floor"] = measure(floor_cmd, env, "floor: polars scan_csv -> sink_parquet")
-        results["pipeline"] = measure([*LEDGER, "run"], env, "pipeline: ledger run")
+        results["floor"] = measure(floor_cmd, env, "floor: polars scan_csv -> sink_parquet", work)
+        results["pipeline"] = measure([*LEDGER, "run"], env, "pipeline: ledger run", work)
         ratio = results["pipeline"]["wall_s"] / results["floor"]["wall_s"]
         results["ratio_wall"] = round(ratio, 2)
         results["targets"] = {
