@@ -1,7 +1,6 @@
 """Dagster resources: configured by env vars, with defaults that work with no configuration."""
 
-from __future__ import annotations
-
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -9,6 +8,27 @@ import dagster as dg
 import duckdb
 
 from orchestration.paths import LedgerPaths
+
+# A `dbt build` orphaned by a kill -9 of its run keeps the staging write lock until it ends
+# (about as long as a build): the next run waits for it instead of failing.
+LOCK_WAIT_SECONDS = 120.0
+
+
+def connect_when_free(
+    path: str, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
+) -> duckdb.DuckDBPyConnection:
+    """Open ``path`` once no other process holds DuckDB's lock on it (up to ``wait`` s)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "Could not set lock" not in str(exc) or time.monotonic() > deadline:
+                raise
+            dg.get_dagster_logger().warning(
+                f"staging database busy, waiting: {str(exc).splitlines()[0]}"
+            )
+            time.sleep(1.0)
 
 
 class LedgerResource(dg.ConfigurableResource):
@@ -23,7 +43,7 @@ class LedgerResource(dg.ConfigurableResource):
     @contextmanager
     def staging(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived connection: DuckDB allows one writer per file, so never hold it."""
-        con = duckdb.connect(str(self.paths.staging_db), read_only=read_only)
+        con = connect_when_free(str(self.paths.staging_db), read_only=read_only)
         try:
             yield con
         finally:

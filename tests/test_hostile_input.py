@@ -1,0 +1,221 @@
+"""Hostile input: odd file names stay data, junk is rejected by name, a huge field stays bounded.
+
+Complements test_ingest.py (reason codes, dialects, duplicates by sha256, a 20 MB field) with
+what it leaves open: names that look like SQL or paths, exact rejection messages, header-only
+files in every format, and the peak memory of a file with one absurdly long field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from orchestration.defs.ingest.loader import MANIFESTS, ingest_source
+from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.resources import LedgerResource
+from tests.test_ingest import HEADER, query, row, write
+
+CANONICAL = HEADER.split(",")
+# Runs one ingest in a fresh process so its peak RSS (kernel-tracked) is the ingest's alone.
+INGEST_ONE = """
+import json, resource, sys
+from orchestration.defs.ingest.loader import MANIFESTS, ingest_source
+from orchestration.resources import LedgerResource
+
+outcomes = ingest_source(LedgerResource(home=sys.argv[1]), MANIFESTS, log=print, warn=print)
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+summary = [[o.status, o.rows_read, o.rows_accepted, o.rows_quarantined] for o in outcomes]
+print(json.dumps({"peak_mb": peak_mb, "outcomes": summary}))
+"""
+
+
+def ingest(paths: LedgerPaths) -> dict[str, tuple]:
+    outcomes = ingest_source(LedgerResource(home=str(paths.home)), MANIFESTS, print, print)
+    return {
+        o.source_file: (
+            o.status,
+            o.reason_code,
+            o.rows_read,
+            o.rows_accepted,
+            o.rows_quarantined,
+            o.rows_duplicate,
+        )
+        for o in outcomes
+    }
+
+
+def test_file_names_with_quotes_semicolons_dots_and_unicode_are_data(
+    ledger_home: LedgerPaths,
+) -> None:
+    names = [
+        'manifests/it\'s "q"; drop table raw.manifests; --.csv',
+        "manifests/etc..%2F..%2Fpasswd.csv",
+        "manifests/x..y .. z.csv",
+        "manifests/sub dir/Вагон №1 – 北京 ü.csv",
+        "manifests/') or 1=1; select * from raw.quarantine --.csv",
+    ]
+    for i, name in enumerate(names):
+        bad = row(f"Q{i}", dispatch_date="31.02.2023")  # one unparseable date per file
+        write(ledger_home, name, f"{HEADER}\n{row(f'W{i}')}\n{bad}\n{row(f'W{i}')}\n")
+    # a leading dot hides a file (editor and OS droppings), whatever follows it
+    write(ledger_home, "manifests/../manifests/..hidden.csv", f"{HEADER}\n{row('H1')}\n")
+
+    outcomes = ingest(ledger_home)
+
+    assert outcomes == dict.fromkeys(names, ("loaded", None, 3, 1, 1, 1))
+    assert query(
+        ledger_home, "select source_file, waybill_no, source_row from raw.manifests order by 2"
+    ) == [(name, f"W{i}", 1) for i, name in enumerate(names)]
+    assert query(
+        ledger_home,
+        "select source_file, source_row, field, reason_code from raw.quarantine order by 1",
+    ) == sorted((name, 2, "dispatch_date", "unparseable_date") for name in names)
+    messages = [m for (m,) in query(ledger_home, "select message from raw.quarantine")]
+    assert sorted(m.split(": ", 1)[0] for m in messages) == sorted(
+        f"{name} row 2, field 'dispatch_date'" for name in names
+    )
+    assert query(ledger_home, "select count(*) from raw.file_registry") == [(5,)]
+
+
+def test_junk_and_damaged_files_are_rejected_with_a_message_naming_the_file(
+    ledger_home: LedgerPaths, tmp_path: Path
+) -> None:
+    whole = tmp_path / "whole.parquet"
+    pl.DataFrame({c: [f"{c}-{i}" for i in range(20_000)] for c in CANONICAL}).write_parquet(
+        whole, compression="uncompressed"
+    )
+    data = whole.read_bytes()
+    write(ledger_home, "manifests/junk; 'x'.jsonl", bytes(range(256)) * 40)
+    write(ledger_home, "manifests/noise.parquet", os.urandom(5000))
+    write(ledger_home, "manifests/truncated.parquet", data[: len(data) // 2])
+    # footer intact, data pages overwritten: fails only while the rows are read
+    middle = len(data) // 2
+    write(
+        ledger_home,
+        "manifests/torn.parquet",
+        data[:100] + b"\xff" * (middle - 100) + data[middle:],
+    )
+    write(ledger_home, "manifests/ok.csv", f"{HEADER}\n{row('W1')}\n")
+
+    outcomes = ingest(ledger_home)
+
+    rejected = ("rejected", "unreadable_file", 0, 0, 0, 0)
+    assert outcomes == {
+        "manifests/junk; 'x'.jsonl": rejected,
+        "manifests/noise.parquet": rejected,
+        "manifests/ok.csv": ("loaded", None, 1, 1, 0, 0),
+        "manifests/torn.parquet": rejected,
+        "manifests/truncated.parquet": rejected,
+    }
+    messages = dict(
+        query(
+            ledger_home,
+            "select source_file, message from raw.quarantine where source_row is null",
+        )
+    )
+    not_parquet = (
+        "not a readable parquet file"
+        " (parquet: File out of specification: The file must end with PAR1)"
+    )
+    junk = "manifests/junk; 'x'.jsonl"
+    assert messages == {
+        junk: f"{junk}: binary content (NUL bytes), not text",
+        "manifests/noise.parquet": f"manifests/noise.parquet: {not_parquet}",
+        "manifests/truncated.parquet": f"manifests/truncated.parquet: {not_parquet}",
+        "manifests/torn.parquet": messages["manifests/torn.parquet"],
+    }
+    assert messages["manifests/torn.parquet"].startswith("manifests/torn.parquet: cannot be read (")
+    assert query(ledger_home, "select waybill_no from raw.manifests") == [("W1",)]
+
+
+def test_header_only_files_in_every_format_are_rejected_listing_the_header(
+    ledger_home: LedgerPaths,
+) -> None:
+    write(ledger_home, "manifests/bom_crlf.csv", f"\ufeff{HEADER}\r\n\r\n")
+    write(ledger_home, "manifests/tab.tsv", HEADER.replace(",", "\t"))
+    pl.DataFrame({c: pl.Series([], dtype=pl.String) for c in CANONICAL}).write_parquet(
+        ledger_home.raw_dir / "manifests" / "zero_rows.parquet"
+    )
+
+    outcomes = ingest(ledger_home)
+
+    assert set(outcomes.values()) == {("rejected", "header_only", 0, 0, 0, 0)}
+    assert len(outcomes) == 3
+    messages = query(ledger_home, "select source_file, message from raw.file_registry order by 1")
+    assert messages == [
+        (name, f"{name}: a header but no data rows ({CANONICAL})") for name in sorted(outcomes)
+    ]
+
+
+def test_missing_required_columns_message_lists_found_and_expected(
+    ledger_home: LedgerPaths,
+) -> None:
+    write(
+        ledger_home, "manifests/few.csv", "Номер накладной;dispatch_date;weight;colour\nX;1;2;3\n"
+    )
+
+    assert ingest(ledger_home) == {
+        "manifests/few.csv": ("rejected", "missing_required_columns", 0, 0, 0, 0)
+    }
+    assert query(ledger_home, "select message from raw.file_registry") == [
+        (
+            "manifests/few.csv: missing required columns ['origin_station_code or"
+            " origin_station', 'destination_station_code or destination_station',"
+            " 'cargo_code']; found columns ['Номер накладной', 'dispatch_date', 'weight',"
+            f" 'colour']; expected {CANONICAL} (or a known alias)",
+        )
+    ]
+
+
+def test_same_hostile_content_under_two_odd_names_is_ingested_once(
+    ledger_home: LedgerPaths,
+) -> None:
+    content = f"{HEADER}\n{row('W1')}\n{row('W2', gross_weight='heavy')}\n"
+    write(ledger_home, "manifests/a; b.csv", content)
+    write(ledger_home, "manifests/sub/a; b..csv", content)
+
+    assert ingest(ledger_home) == {
+        "manifests/a; b.csv": ("loaded", None, 2, 1, 1, 0),
+        "manifests/sub/a; b..csv": ("duplicate", None, 0, 0, 0, 0),
+    }
+    assert query(ledger_home, "select count(*) from raw.manifests") == [(1,)]
+    assert query(ledger_home, "select source_file, reason_code from raw.quarantine") == [
+        ("manifests/a; b.csv", "invalid_weight")
+    ]
+
+
+def test_one_absurdly_long_field_loads_with_bounded_memory(ledger_home: LedgerPaths) -> None:
+    size = 100_000_000
+    path = ledger_home.raw_dir / "manifests" / "huge field.csv"
+    path.parent.mkdir(parents=True)
+    with path.open("w") as fh:
+        fh.write(f"{HEADER}\n{row('W1')}\n")
+        fh.write(row("W2", cargo_description='"' + "ab" * (size // 2) + '"'))
+        fh.write(f"\n{row('W3', gross_weight='-1')}\n")
+
+    done = subprocess.run(
+        [sys.executable, "-c", INGEST_ONE, str(ledger_home.home)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["outcomes"] == [["loaded", 3, 2, 1]]
+    assert report["peak_mb"] < 2048
+    print(f"peak RSS {report['peak_mb']:.0f} MB for a {size / 1e6:.0f} MB field")
+    with duckdb.connect(str(ledger_home.staging_db), read_only=True) as con:
+        assert con.execute(
+            "select waybill_no, length(cargo_description) from raw.manifests order by 1"
+        ).fetchall() == [("W1", 10), ("W2", size)]
+        assert con.execute("select source_row, reason_code from raw.quarantine").fetchall() == [
+            (3, "invalid_weight")
+        ]
