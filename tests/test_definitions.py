@@ -31,6 +31,8 @@ def test_dbt_sources_hang_off_ingest_assets() -> None:
 
 def test_sensor_requests_a_run_only_when_raw_files_change(ledger_home: LedgerPaths) -> None:
     ledger = LedgerResource(home=str(ledger_home.home))
+    empty = raw_files_sensor(dg.build_sensor_context(cursor=None, resources={"ledger": ledger}))
+    assert not empty.run_requests, "nothing to ingest yet"
     manifest = ledger_home.raw_dir / "manifests" / "a.csv"
     manifest.parent.mkdir(parents=True, exist_ok=True)
     manifest.write_text("waybill_no\n1\n")

@@ -53,6 +53,10 @@ def raw_files_sensor(
     context: dg.SensorEvaluationContext, ledger: LedgerResource
 ) -> dg.SensorResult:
     fingerprint, count = raw_files_fingerprint(ledger)
+    if count == 0:
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason(f"no input files in {ledger.paths.raw_dir}")
+        )
     if fingerprint == context.cursor:
         return dg.SensorResult(skip_reason=dg.SkipReason(f"{count} raw files, none changed"))
     return dg.SensorResult(
