@@ -53,8 +53,8 @@ class LedgerDbtTranslator(DagsterDbtTranslator):
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
-        if dbt_resource_props["resource_type"] == "seed":
-            return "seeds"
+        if dbt_resource_props["resource_type"] in ("seed", "snapshot"):
+            return f"{dbt_resource_props['resource_type']}s"
         return fqn[1] if len(fqn) > 2 else None
 
 

@@ -224,5 +224,20 @@ def reports_row_conservation(ledger: LedgerResource) -> dg.AssetCheckResult:
     return _conservation(ledger, "reports", "raw.reports")
 
 
-ingest_assets = [raw_manifests, raw_voyages, raw_reports]
+# Tables every ingest asset appends to: declared so the dbt sources over them hang off the
+# ingest assets in the lineage graph instead of floating as unowned external assets.
+bookkeeping_specs = [
+    dg.AssetSpec(
+        key=dg.AssetKey(["raw", table]),
+        group_name=GROUP,
+        description=description,
+        deps=[raw_manifests, raw_voyages, raw_reports],
+    )
+    for table, description in (
+        ("quarantine", "Rejected rows and files with reason codes, written by every ingest asset."),
+        ("file_registry", "One row per input file: sha256, status, row counts (ingest assets)."),
+    )
+]
+
+ingest_assets = [raw_manifests, raw_voyages, raw_reports, *bookkeeping_specs]
 ingest_checks = [manifests_row_conservation, voyages_row_conservation, reports_row_conservation]
