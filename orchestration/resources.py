@@ -1,5 +1,6 @@
 """Dagster resources: configured by env vars, with defaults that work with no configuration."""
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,8 @@ from orchestration.paths import LedgerPaths
 # A `dbt build` orphaned by a kill -9 of its run keeps the staging write lock until it ends
 # (about as long as a build): the next run waits for it instead of failing.
 LOCK_WAIT_SECONDS = 120.0
+# DuckDB takes 80% of RAM by default; cap it so ingest, dbt and publish spill to disk instead.
+MEMORY_LIMIT = os.environ.get("LEDGER_DUCKDB_MEMORY_LIMIT", "3GB")
 
 
 def connect_when_free(
@@ -21,7 +24,7 @@ def connect_when_free(
     deadline = time.monotonic() + wait
     while True:
         try:
-            return duckdb.connect(path, read_only=read_only)
+            return duckdb.connect(path, read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
         except duckdb.IOException as exc:
             if "Could not set lock" not in str(exc) or time.monotonic() > deadline:
                 raise

@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.resources import MEMORY_LIMIT
 
 VERSIONS_TABLE = "ledger_versions"
 
@@ -175,7 +176,11 @@ def parse_version_id(text: str | int) -> int:
 
 def connect(path: Path | None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """No progress bars: they would land in CLI output and Dagster logs on large tables."""
-    con = duckdb.connect(":memory:" if path is None else str(path), read_only=read_only)
+    con = duckdb.connect(
+        ":memory:" if path is None else str(path),
+        read_only=read_only,
+        config={"memory_limit": MEMORY_LIMIT},
+    )
     con.execute("set enable_progress_bar = false")
     return con
 
