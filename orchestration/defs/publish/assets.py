@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 
 from orchestration.defs.dbt.assets import mart_asset_keys
-from orchestration.defs.publish.store import VersionError, VersionStore, code_version
+from orchestration.defs.publish.store import VersionError, VersionStore, code_version, label
 from orchestration.defs.quality.audit import results_for_run
 from orchestration.resources import LedgerResource
 
@@ -104,13 +104,15 @@ def published_version(
         "validation": dg.MetadataValue.json(summary),
     }
     if result.status == "unchanged":
-        context.log.info(f"inputs and code unchanged: v{version.version_id} stays; nothing new")
+        context.log.info(
+            f"inputs and code unchanged: {label(version.version_id)} stays; nothing new"
+        )
     elif result.previous is not None:
         diff = _diff_summary(store, result.previous.version_id, version.version_id)
         metadata["diff_vs_previous"] = dg.MetadataValue.json(
             {"from_version": result.previous.version_id, "tables": diff}
         )
-        context.log.info(f"published v{version.version_id}; changes: {json.dumps(diff)}")
+        context.log.info(f"published {label(version.version_id)}; changes: {json.dumps(diff)}")
     return dg.MaterializeResult(metadata=metadata)
 
 
