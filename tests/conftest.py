@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,7 +54,3 @@ def materialize_all(defs, instance, raise_on_error: bool = True, selection=None)
         raise_on_error=raise_on_error,
         selection=selection,
     )
-
-
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text())
