@@ -474,15 +474,25 @@ def test_reports_and_claims_load_and_a_bad_report_is_rejected(ledger_home: Ledge
     assert metadata(result, ["raw", "report_claims"])["dagster/row_count"] == 1
 
 
-def test_a_huge_single_field_is_just_data(ledger_home: LedgerPaths) -> None:
+def test_a_huge_single_field_is_just_data(
+    ledger_home: LedgerPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to LEDGER_MAX_LINE_BYTES a long field loads; past it the line is a malformed row."""
     huge = "x" * 20_000_000
     write(ledger_home, "manifests/huge.csv", f"{HEADER}\n{row('W1', shipper=huge)}\n{row('W2')}\n")
+    monkeypatch.setenv("LEDGER_MAX_LINE_BYTES", str(30_000_000))
     ledger = LedgerResource(home=str(ledger_home.home))
     (outcome,) = ingest_source(ledger, MANIFESTS, log=print, warn=print)
-    assert (outcome.status, outcome.rows_accepted) == ("loaded", 2)
+    assert (outcome.status, outcome.rows_read, outcome.rows_accepted) == ("loaded", 2, 2)
     assert query(
         ledger_home, "select waybill_no, length(shipper) from raw.manifests order by 1"
     ) == [
         ("W1", 20_000_000),
         ("W2", 7),
     ]
+    monkeypatch.delenv("LEDGER_MAX_LINE_BYTES")
+    write(ledger_home, "manifests/huge.csv", f"{HEADER}\n{row('W3', shipper=huge)}\n{row('W4')}\n")
+    (outcome,) = ingest_source(ledger, MANIFESTS, log=print, warn=print)
+    assert (outcome.status, outcome.rows_read, outcome.rows_accepted) == ("loaded", 2, 1)
+    assert outcome.quarantine_reasons == {"malformed_row": 1}
+    assert query(ledger_home, "select waybill_no from raw.manifests order by 1") == [("W4",)]

@@ -138,7 +138,11 @@ class TableSource:
         outcome.columns_unmapped = text.columns_unmapped
         outcome.details = {"encoding": text.encoding, **text.details}
         plan = self.plan(Lookups.from_seeds(), date.today())
-        if stage_batches(text.frame, plan, display, scratch) == 0:
+        rows = stage_batches(text.frame, plan, display, scratch)
+        if text.rejected is not None:
+            text.rejected.write_parquet(scratch / "quarantined" / "rejected.parquet")
+            rows += text.rejected.height
+        if rows == 0:
             found = [*text.columns_mapped, *text.columns_unmapped]
             raise FileRejected("header_only", f"{display}: a header but no data rows ({found})")
         return scratch

@@ -9,11 +9,14 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
+import numpy as np
 import polars as pl
 
 from orchestration.defs.ingest.parsing import (
@@ -31,6 +34,11 @@ TRANSCODE_CHUNK = 16 << 20
 SEPARATORS = (",", ";", "\t", "|")
 CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))  # not in any text file
 LINE_SEPARATOR = "\x1f"  # never in text data: reads a JSON Lines file one line per row
+# Longest physical line (bytes, line feed included) of a delimited file handed to polars,
+# whose CSV reader peaks at ~10x the longest field. Longer lines are quarantined as
+# malformed_row. The env var LEDGER_MAX_LINE_BYTES overrides it, read at each ingest.
+MAX_LINE_BYTES = 1 << 20
+RAW_RECORD_BYTES = 200
 
 
 class FileRejected(Exception):
@@ -54,6 +62,8 @@ class TextFrame:
     columns_unmapped: list[str]
     encoding: str
     details: dict[str, str] = field(default_factory=dict)
+    # Rows quarantined before parsing (lines too long to read), shaped like apply_plan's output.
+    rejected: pl.DataFrame | None = None
 
 
 def _sample(path: Path) -> bytes:
@@ -92,6 +102,81 @@ def transcode_to_utf8(path: Path, target: Path, encoding: str) -> Path:
             dst.write(decoder.decode(chunk))
         dst.write(decoder.decode(b"", final=True))
     return target
+
+
+def find_long_lines(path: Path, limit: int) -> np.ndarray:
+    """(line number, start offset, end offset) of each physical line longer than ``limit`` bytes.
+
+    Scans 16 MB chunks with numpy, carrying the open line across chunk boundaries, so
+    memory stays constant however long a line is. ``end`` includes the line feed.
+    """
+    found: list[np.ndarray] = []
+    start, lines, offset = 0, 0, 0  # current line's start, lines finished, bytes scanned
+    with path.open("rb") as fh:
+        while chunk := fh.read(TRANSCODE_CHUNK):
+            ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10) + offset
+            offset += len(chunk)
+            if ends.size:
+                starts = np.concatenate(([start], ends[:-1] + 1))
+                long = np.flatnonzero(ends + 1 - starts > limit)
+                numbers = lines + 1 + long
+                found.append(np.column_stack((numbers, starts[long], ends[long] + 1)))
+                start, lines = int(ends[-1]) + 1, lines + ends.size
+    if offset - start > limit:  # a last line without a line feed
+        found.append(np.array([[lines + 1, start, offset]]))
+    return np.concatenate(found) if found else np.empty((0, 3), dtype=np.int64)
+
+
+def drop_long_lines(
+    path: Path, target: Path, long: np.ndarray, display: str, limit: int
+) -> tuple[Path, pl.DataFrame]:
+    """Copy ``path`` with each long line left blank, streamed; the lines become malformed rows.
+
+    A blank line keeps the row numbers of the lines after it (polars counts it, the reader
+    drops it as layout). Only the first ``RAW_RECORD_BYTES`` of a long line are ever read.
+    """
+    if long[0, 0] == 1:
+        raise FileRejected(
+            "unreadable_file", f"{display}: the header line is longer than {limit} bytes"
+        )
+    heads: list[str] = []
+    with path.open("rb") as src, target.open("wb") as dst:
+        copied = 0
+        for start, end in long[:, 1:].tolist():
+            _copy_range(src, dst, copied, start)
+            src.seek(start)
+            heads.append(src.read(min(RAW_RECORD_BYTES, end - start)).decode(errors="replace"))
+            dst.write(b"\n")
+            copied = end
+        _copy_range(src, dst, copied, path.stat().st_size)
+    numbers = pl.Series(long[:, 0] - 1, dtype=pl.Int64)  # the header is line 1
+    sizes = pl.Series(long[:, 2] - long[:, 1], dtype=pl.Int64)
+    rejected = pl.DataFrame({"source_row": numbers, "raw_record": heads}).select(
+        "source_row",
+        pl.lit("malformed_row").alias("reason_code"),
+        pl.lit(None, pl.String).alias("reason_field"),
+        pl.format(
+            "{}: physical line {} (data row {}) is {} bytes, longer than the limit of {} bytes"
+            " (LEDGER_MAX_LINE_BYTES); with quoted line breaks the row number may differ",
+            pl.lit(display),
+            numbers + 1,
+            numbers,
+            sizes,
+            pl.lit(limit),
+        ).alias("reason_message"),
+        "raw_record",
+    )
+    return target, rejected
+
+
+def _copy_range(src: BinaryIO, dst: BinaryIO, start: int, end: int) -> None:
+    src.seek(start)
+    while start < end:
+        chunk = src.read(min(TRANSCODE_CHUNK, end - start))
+        if not chunk:
+            break
+        dst.write(chunk)
+        start += len(chunk)
 
 
 def sniff_header(text: str, suffix: str) -> tuple[str, list[str]]:
@@ -159,6 +244,13 @@ def read_delimited(
     if encoding != "utf-8":
         source = transcode_to_utf8(path, scratch / "transcoded.csv", encoding)
         sample = _sample(source)
+    rejected = None
+    limit = int(os.environ.get("LEDGER_MAX_LINE_BYTES", MAX_LINE_BYTES))
+    long = find_long_lines(source, limit)
+    if long.size:
+        source, rejected = drop_long_lines(
+            source, scratch / "short_lines.csv", long, display, limit
+        )
     text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(sample, final=False)
     separator, header = sniff_header(text, path.suffix.lower())
     names = _distinct([h.replace("\ufeff", "").strip() for h in header])
@@ -189,7 +281,7 @@ def read_delimited(
         clean_text(pl.col("__spill")).is_not_null().alias("__malformed"),
     )
     sep_name = {"\t": "tab"}.get(separator, separator)
-    return TextFrame(frame, mapped, unmapped, encoding, {"separator": sep_name})
+    return TextFrame(frame, mapped, unmapped, encoding, {"separator": sep_name}, rejected)
 
 
 def _distinct(names: Sequence[str]) -> list[str]:
