@@ -24,15 +24,18 @@ from orchestration.resources import LedgerResource
 from tests.test_ingest import HEADER, query, row, write
 
 CANONICAL = HEADER.split(",")
-# Runs one ingest in a fresh process so its peak RSS (kernel-tracked) is the ingest's alone.
+# Runs one ingest in a fresh process so its peak RSS is the ingest's alone. VmHWM, not
+# ru_maxrss: Linux carries ru_maxrss across fork+exec, so a child of a big pytest process would
+# report the parent's peak; VmHWM belongs to this process image only.
 INGEST_ONE = """
-import json, resource, sys
-from orchestration.defs.ingest import readers
+import json, re, sys
+from pathlib import Path
 from orchestration.defs.ingest.loader import MANIFESTS, ingest_source
 from orchestration.resources import LedgerResource
 
 outcomes = ingest_source(LedgerResource(home=sys.argv[1]), MANIFESTS, log=print, warn=print)
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+status = Path("/proc/self/status").read_text()
+peak_mb = int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) / 1024
 summary = [[o.status, o.rows_read, o.rows_accepted, o.rows_quarantined] for o in outcomes]
 print(json.dumps({"peak_mb": peak_mb, "outcomes": summary}))
 """
