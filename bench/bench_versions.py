@@ -21,14 +21,9 @@ from typing import Any
 
 import duckdb
 
-from orchestration.defs.publish.store import (
-    VersionStore,
-    attach,
-    connect,
-    quote_ident,
-    sql_literal,
-)
+from orchestration.defs.publish.store import VersionStore, attach, connect
 from orchestration.paths import LedgerPaths
+from orchestration.sql import quote_ident, sql_literal
 
 TABLE = "fct_shipments"
 EXTENSIONS = ("ducklake", "sqlite_scanner")

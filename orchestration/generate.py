@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import calendar
-import hashlib
 import json
 import sys
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from orchestration.defs.ingest.loader import sha256_file
 from orchestration.defs.ingest.parsing import MANIFEST_COLUMNS, VOYAGE_COLUMNS
 from orchestration.iso6346 import check_digit_expr
 from orchestration.paths import SEEDS_DIR, LedgerPaths
@@ -247,7 +247,7 @@ def generate(raw_dir: Path, seed: int = 7, rows: int | None = None, *, clean: bo
     voyages = _write_voyages(raw_dir, rng, seeds)
     reports = _write_reports(raw_dir)
     files = {
-        rel: _sha256(raw_dir / rel)
+        rel: sha256_file(raw_dir / rel)
         for rel in [*manifests["files"], VOYAGES_FILE, *reports["files"]]
     }
     summary = {
@@ -1154,14 +1154,6 @@ def _write_reports(raw_dir: Path) -> dict:
 
 
 # --------------------------------------------------------------------------- files and CLI
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _prepare(raw_dir: Path, clean: bool) -> None:

@@ -12,8 +12,7 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -40,6 +39,7 @@ from orchestration.defs.ingest.parsing import (
 )
 from orchestration.defs.ingest.readers import FileRejected, read_table
 from orchestration.resources import LedgerResource
+from orchestration.sql import transaction
 
 Log = Callable[[str], None]
 BATCH_ROWS = 500_000
@@ -329,11 +329,8 @@ class ReportSource:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        while chunk := fh.read(8 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def current_files(raw_dir: Path, source: str) -> list[tuple[str, Path]]:
@@ -343,17 +340,6 @@ def current_files(raw_dir: Path, source: str) -> list[tuple[str, Path]]:
         return []
     files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
     return sorted((p.relative_to(raw_dir).as_posix(), p) for p in files)
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    con.execute("begin transaction")
-    try:
-        yield
-    except BaseException:
-        con.execute("rollback")
-        raise
-    con.execute("commit")
 
 
 def registered(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, tuple[str, str]]:

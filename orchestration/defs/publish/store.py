@@ -34,6 +34,7 @@ import duckdb
 
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.resources import MEMORY_LIMIT
+from orchestration.sql import quote_ident, sql_literal
 
 VERSIONS_TABLE = "ledger_versions"
 
@@ -189,15 +190,6 @@ def attach(con: duckdb.DuckDBPyConnection, path: Path, alias: str, read_only: bo
     """ATTACH takes no bind parameters: quote the path as a literal, the alias as an identifier."""
     mode = " (read_only)" if read_only else ""
     con.execute(f"attach {sql_literal(str(path))} as {quote_ident(alias)}{mode}")
-
-
-def sql_literal(text: str) -> str:
-    """For the few statements that take no bind parameters (ATTACH, INSTALL, SET)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def main_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:

@@ -7,6 +7,8 @@ from typing import Any
 
 import duckdb
 
+from orchestration.sql import transaction
+
 AUDIT_COLUMNS = (
     "run_id",
     "check_name",
@@ -47,19 +49,18 @@ def record_results(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]
     ensure_audit_schema(con)
     if not rows:
         return
-    con.execute("begin")
-    for row in rows:
-        con.execute(
-            "delete from audit.validation_results where run_id = ? and check_name = ?",
-            [row["run_id"], row["check_name"]],
+    with transaction(con):
+        for row in rows:
+            con.execute(
+                "delete from audit.validation_results where run_id = ? and check_name = ?",
+                [row["run_id"], row["check_name"]],
+            )
+        con.executemany(
+            "insert into audit.validation_results (run_id, check_name, asset, suite, severity,"
+            " success, evaluated, failed, details, data_docs_url, validated_at)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [[row[c] for c in AUDIT_COLUMNS] for row in rows],
         )
-    con.executemany(
-        "insert into audit.validation_results (run_id, check_name, asset, suite, severity, success,"
-        " evaluated, failed, details, data_docs_url, validated_at)"
-        " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[row[c] for c in AUDIT_COLUMNS] for row in rows],
-    )
-    con.execute("commit")
 
 
 def results_for_run(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:

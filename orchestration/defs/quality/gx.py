@@ -42,6 +42,7 @@ from great_expectations.data_context.types.resource_identifiers import (
 from great_expectations.validator.v1_validator import Validator as V1Validator
 
 from orchestration.paths import EXPECTATIONS_DIR
+from orchestration.sql import quote_ident
 
 SEVERITIES = ("error", "warn")
 _GX_SEVERITY = {"error": "critical", "warn": "warning"}
@@ -214,15 +215,11 @@ def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> di
     return dict(cols)
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def _select_expr(column: str, duckdb_type: str) -> str:
     """Cast in DuckDB so pandas gets int64/float64/datetime64[ns]: the only dtypes GX checks
     vectorised (anything else falls back to a Python call per row). Dates are clamped into the
     datetime64[ns] span; a clamped value is still far outside any range a suite accepts."""
-    quoted = _quote(column)
+    quoted = quote_ident(column)
     kind = duckdb_type.split("(")[0].upper()
     if kind in {"DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP WITH TIME ZONE"}:
         return (
@@ -279,7 +276,7 @@ def _frames(
 ) -> Iterator[pd.DataFrame]:
     """Yield the group's columns as dataframes of at most ~chunk_rows rows (at least one frame,
     maybe empty, so every expectation runs)."""
-    quoted = [_quote(c) for c in group.columns]
+    quoted = [quote_ident(c) for c in group.columns]
     select = ", ".join(_select_expr(c, t) for c, t in group.columns.items())
     # a row count needs rows, not columns
     query = f"select {select or 'true as _row'} from {relation}"  # noqa: S608 - quoted identifiers
