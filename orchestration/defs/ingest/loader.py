@@ -39,7 +39,7 @@ from orchestration.defs.ingest.parsing import (
 )
 from orchestration.defs.ingest.readers import FileRejected, read_table
 from orchestration.resources import LedgerResource
-from orchestration.sql import transaction
+from orchestration.sql import quote_ident, transaction
 
 Log = Callable[[str], None]
 BATCH_ROWS = 500_000
@@ -78,10 +78,6 @@ class Source(Protocol):
     def insert(
         self, con: duckdb.DuckDBPyConnection, staged: Path, outcome: FileOutcome
     ) -> None: ...
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def now() -> datetime:
@@ -129,7 +125,7 @@ class TableSource:
 
     @property
     def tables(self) -> Sequence[str]:
-        return (f"raw.{quote(self.name)}",)
+        return (f"raw.{quote_ident(self.name)}",)
 
     def stage(self, path: Path, outcome: FileOutcome, scratch: Path) -> Path:
         display = outcome.source_file
@@ -159,17 +155,18 @@ class TableSource:
         outcome.rows_quarantined = sum(outcome.quarantine_reasons.values())
         (candidates,) = con.execute("select count(*) from read_parquet(?)", [accepted]).fetchone()
         outcome.rows_read = outcome.rows_quarantined + candidates
-        columns = ", ".join(quote(c) for c in self.columns)
-        keys = ", ".join(quote(c) for c in self.dedupe_columns)
+        columns = ", ".join(quote_ident(c) for c in self.columns)
+        keys = ", ".join(quote_ident(c) for c in self.dedupe_columns)
         # Of rows with equal canonical values the first keeps its raw spellings (hash
         # aggregate, spills to disk on big files); rows equal to already loaded ones go too.
         firsts = ", ".join(
-            f"arg_min_null({quote(c)}, source_row) as {quote(c)}"
+            f"arg_min_null({quote_ident(c)}, source_row) as {quote_ident(c)}"
             for c in self.columns
             if c not in self.dedupe_columns
         )
         same = " and ".join(
-            f"m.{quote(c)} is not distinct from c.{quote(c)}" for c in self.dedupe_columns
+            f"m.{quote_ident(c)} is not distinct from c.{quote_ident(c)}"
+            for c in self.dedupe_columns
         )
         table = self.tables[0]
         inserted = con.execute(
@@ -319,7 +316,7 @@ class ReportSource:
             " ?, 1, ?, ? from read_parquet(?)",
             [*provenance, str(staged / "reports.parquet")],
         )
-        columns = ", ".join(quote(c) for c in REPORT_CLAIM_SCHEMA)
+        columns = ", ".join(quote_ident(c) for c in REPORT_CLAIM_SCHEMA)
         con.execute(
             f"insert into raw.report_claims ({columns}, source_file, source_row, file_sha256,"  # noqa: S608 - constant column names
             f" ingested_at) select {columns}, ?, source_row, ?, ? from read_parquet(?)",
