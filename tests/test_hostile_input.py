@@ -311,3 +311,197 @@ def test_a_long_line_in_a_cp1251_file_is_quarantined_after_transcoding(
         assert con.execute(
             "select source_row, reason_code, raw_record from raw.quarantine"
         ).fetchall() == [(2, "malformed_row", long_row.encode()[:200].decode(errors="replace"))]
+
+
+def test_rows_with_too_few_fields_are_malformed_and_named_by_row(
+    ledger_home: LedgerPaths,
+) -> None:
+    fields = row("W2").split(",")
+    quoted = row("W3", cargo_description='"Shells, 152mm\n""HE"""')  # separators inside quotes
+    lines = [HEADER, row("W1"), ",".join(fields[:3]), quoted, "", "W5", row("W6")]
+    write(ledger_home, "manifests/short.csv", "\n".join(lines))  # no final line feed
+    # A header ending in separators: rows may leave the unnamed trailing columns off.
+    write(ledger_home, "manifests/trailing.csv", f"{HEADER},,\n{row('T1')}\n{row('T2')},,\n")
+
+    assert ingest(ledger_home) == {
+        "manifests/short.csv": ("loaded", None, 5, 3, 2, 0),
+        "manifests/trailing.csv": ("loaded", None, 2, 2, 0, 0),
+    }
+    assert query(ledger_home, "select waybill_no, source_row from raw.manifests order by 1") == [
+        ("T1", 1),
+        ("T2", 2),
+        ("W1", 1),
+        ("W3", 3),
+        ("W6", 6),
+    ]
+    assert query(
+        ledger_home,
+        "select source_row, reason_code, field, message from raw.quarantine order by 1",
+    ) == [
+        (
+            2,
+            "malformed_row",
+            None,
+            "manifests/short.csv row 2: 3 field(s) where the header has 16",
+        ),
+        (
+            5,
+            "malformed_row",
+            None,
+            "manifests/short.csv row 5: 1 field(s) where the header has 16",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 64])
+def test_short_records_are_counted_outside_quotes_across_chunk_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(readers, "TRANSCODE_CHUNK", chunk)
+    clean = tmp_path / "short.csv"
+    clean.write_bytes(b'\xef\xbb\xbf"a",b,c\n1,"x,\n""y",3\n1,2\n\n"q",,\r\n7')  # 7: no LF
+    stray = tmp_path / "stray.csv"
+    stray.write_bytes(b'a,b,c\n1,5" x,3\n')
+
+    scan = readers.scan_records(clean, ",", 3)
+
+    assert scan.short.rows() == [(2, 2), (3, 1), (5, 1)]  # the blank record 3 is dropped later
+    assert scan.quotes_clean
+    assert not readers.scan_records(stray, ",", 3).quotes_clean
+
+
+def test_stray_quotes_are_characters_and_broken_quoting_quarantines_one_row(
+    ledger_home: LedgerPaths,
+) -> None:
+    lines = [
+        HEADER,
+        row("W1", shipper='5" shells'),  # a quote inside an unquoted field
+        row("W2", shipper='Shells 5"'),
+        row("W3", cargo_description='"Shells, 152mm"'),  # a quoted separator still works
+        row("W4", shipper='"x"y'),  # closed, then more text: unreadable
+        # Would swallow the rest of the file. (Had a later field ended in a stray quote, the
+        # two would pair up into one field, as in any CSV reader.)
+        row("W5", shipper='"never closed'),
+        row("W6"),
+    ]
+    write(ledger_home, "manifests/quotes.csv", "\r\n".join(lines) + "\r\n")
+
+    (outcome,) = ingest_source(LedgerResource(home=str(ledger_home.home)), MANIFESTS, print, print)
+
+    counts = (outcome.rows_read, outcome.rows_accepted, outcome.rows_quarantined)
+    assert (outcome.status, counts) == ("loaded", (6, 4, 2))
+    assert outcome.details["quoting"] == "stray quotes read as characters"
+    assert query(
+        ledger_home,
+        "select source_row, shipper, cargo_description from raw.manifests order by 1",
+    ) == [
+        (1, '5" shells', "Ammunition"),
+        (2, 'Shells 5"', "Ammunition"),
+        (3, "Shipper", "Shells, 152mm"),
+        (6, "Shipper", "Ammunition"),
+    ]
+    advice = (
+        "; a field that starts with a quote must end with one followed by the separator or"
+        ' the end of the line, and a quote inside it is written twice ("")'
+    )
+    assert query(
+        ledger_home,
+        "select source_row, reason_code, message, raw_record from raw.quarantine order by 1",
+    ) == [
+        (
+            4,
+            "malformed_row",
+            f"manifests/quotes.csv row 4: broken quoting, line 5: ',' expected after '\"'{advice}",
+            lines[4],
+        ),
+        (
+            5,
+            "malformed_row",
+            "manifests/quotes.csv row 5: broken quoting, line 6: a quote opens a field and is"
+            f" never closed{advice}",
+            lines[5],
+        ),
+    ]
+
+
+def test_a_long_json_line_is_quarantined_and_the_other_lines_load(
+    ledger_home: LedgerPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEDGER_MAX_LINE_BYTES", "1000")
+    base = dict(zip(CANONICAL, row("J1").split(","), strict=True))
+    lines = [
+        json.dumps({**base, "waybill_no": "J1", "cargo_description": "x" * 2000}),
+        json.dumps({**base, "waybill_no": "J2"}),
+        json.dumps({**base, "waybill_no": "J3"}),
+    ]
+    write(ledger_home, "manifests/long.jsonl", "\n".join(lines) + "\n")
+
+    assert ingest(ledger_home) == {"manifests/long.jsonl": ("loaded", None, 3, 2, 1, 0)}
+    assert query(ledger_home, "select waybill_no from raw.manifests order by 1") == [
+        ("J2",),
+        ("J3",),
+    ]
+    assert query(ledger_home, "select source_row, reason_code, message from raw.quarantine") == [
+        (
+            1,
+            "malformed_row",
+            f"manifests/long.jsonl: physical line 1 (data row 1) is {len(lines[0]) + 1} bytes,"
+            " longer than the limit of 1000 bytes (LEDGER_MAX_LINE_BYTES); with quoted line"
+            " breaks the row number may differ",
+        )
+    ]
+
+
+def _ascii_rows(count: int) -> str:
+    return "".join(f"{row(f'A{i}')}\n" for i in range(count))
+
+
+def test_a_stray_byte_after_the_first_megabyte_is_an_encoding_error_row(
+    ledger_home: LedgerPaths,
+) -> None:
+    clean = _ascii_rows(12_000)  # > 1 MB before the bad byte
+    assert len(clean) > readers.SAMPLE_BYTES
+    bad = row("BAD", shipper="Sh\udcffpper").encode("utf-8", "surrogateescape")
+    write(ledger_home, "manifests/stray.csv", f"{HEADER}\n{clean}".encode() + bad + b"\n")
+
+    assert ingest(ledger_home) == {"manifests/stray.csv": ("loaded", None, 12_001, 12_000, 1, 0)}
+    assert query(ledger_home, "select source_row, reason_code from raw.quarantine") == [
+        (12_001, "encoding_error")
+    ]
+
+
+def test_cyrillic_legacy_text_after_the_first_megabyte_is_read_as_cp1251(
+    ledger_home: LedgerPaths,
+) -> None:
+    legacy = row("RU", shipper="Грузоотправитель").encode("cp1251")
+    write(ledger_home, "manifests/late.csv", f"{HEADER}\n{_ascii_rows(12_000)}".encode() + legacy)
+
+    assert ingest(ledger_home) == {"manifests/late.csv": ("loaded", None, 12_001, 12_001, 0, 0)}
+    assert query(ledger_home, "select shipper from raw.manifests where waybill_no = 'RU'") == [
+        ("Грузоотправитель",)
+    ]
+
+
+def test_one_stray_high_byte_in_an_ascii_file_is_not_a_legacy_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "stray.csv"
+    path.write_bytes(f"{HEADER}\n{row('W1')}\n".encode() + b"W2,\xff\n")
+    legacy = tmp_path / "legacy.csv"
+    legacy.write_bytes(f"{HEADER}\n".encode() + row("W1", shipper="Жд").encode("cp1251"))
+
+    assert (readers.detect_encoding(path), readers.detect_encoding(legacy)) == ("utf-8", "cp1251")
+
+
+def test_a_quote_never_closed_stops_at_the_line_limit_and_reading_resumes(
+    ledger_home: LedgerPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEDGER_MAX_LINE_BYTES", "1000")  # the csv field size limit too
+    rows = [row("W0", shipper='"never closed'), *(row(f"W{i}") for i in range(1, 51))]
+    write(ledger_home, "manifests/open quote.csv", "\n".join([HEADER, *rows]) + "\n")
+
+    assert ingest(ledger_home) == {"manifests/open quote.csv": ("loaded", None, 51, 50, 1, 0)}
+    assert query(ledger_home, "select source_row, reason_code from raw.quarantine") == [
+        (1, "malformed_row")
+    ]
+    assert query(ledger_home, "select min(source_row), max(source_row) from raw.manifests") == [
+        (2, 51)
+    ]

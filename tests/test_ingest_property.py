@@ -75,9 +75,10 @@ COLUMNS = list(VALUES)
 
 
 @st.composite
-def messy_file(draw: st.DrawFn) -> tuple[bytes, int]:
-    """A CSV in a random dialect (aliases, encodings, BOM, CRLF, ragged and invalid rows) and
-    the number of data records in it (blank lines are layout, not records)."""
+def messy_file(draw: st.DrawFn) -> tuple[bytes, int, set[int]]:
+    """A CSV in a random dialect (aliases, encodings, BOM, CRLF, ragged and invalid rows), the
+    number of data records in it (blank lines are layout, not records) and the row numbers of
+    the records with the wrong number of fields."""
     separator = draw(st.sampled_from([",", ";", "\t", "|"]))
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1251"]))
     header = [draw(st.sampled_from(HEADERS[c])) for c in COLUMNS]
@@ -85,7 +86,8 @@ def messy_file(draw: st.DrawFn) -> tuple[bytes, int]:
         st.lists(
             st.tuples(
                 st.tuples(*(st.sampled_from(VALUES[c]) for c in COLUMNS)),
-                st.sampled_from(["ok", "ok", "ok", "extra", "blank", "repeat"]),
+                st.sampled_from(["ok", "ok", "ok", "extra", "short", "blank", "repeat"]),
+                st.integers(min_value=1, max_value=len(COLUMNS) - 1),
             ),
             min_size=1,
             max_size=40,
@@ -97,30 +99,34 @@ def messy_file(draw: st.DrawFn) -> tuple[bytes, int]:
     )
     writer.writerow(header)
     previous: list[str] = list(rows[0][0])
-    records = 0
-    for values, shape in rows:
+    records, ragged = 0, set()
+    for number, (values, shape, kept) in enumerate(rows, start=1):
         record = list(values)
         if shape == "extra":
             record += ["surplus", "fields"]
+        elif shape == "short":
+            record = record[:kept]
         elif shape == "blank":
             record = [""] * len(COLUMNS)
         elif shape == "repeat":
             record = previous
         writer.writerow(record)
         records += any(v.strip() for v in record)
+        if len(record) != len(COLUMNS) and any(v.strip() for v in record):
+            ragged.add(number)
         previous = record
     data = out.getvalue().encode(encoding)
     if encoding == "utf-8" and draw(st.booleans()):
         data = data.replace("Ёж".encode(), b"\xff\xfe", 1)  # invalid UTF-8 in one row
-    return data, records
+    return data, records, ragged
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(messy_file())
 def test_random_mess_conserves_rows_and_explains_every_quarantined_row(
-    case: tuple[bytes, int],
+    case: tuple[bytes, int, set[int]],
 ) -> None:
-    data, records = case
+    data, records, ragged = case
     with tempfile.TemporaryDirectory() as home:
         ledger = LedgerResource(home=home)
         name = "manifests/mess 'x'; ü.csv"
@@ -150,3 +156,8 @@ def test_random_mess_conserves_rows_and_explains_every_quarantined_row(
     for source_row, reason, message in quarantine:
         assert reason in ROW_REASONS
         assert message.startswith(f"{name} row {source_row}")
+    # Too few or too many fields is malformed_row unless the bytes are bad (checked first).
+    shape = {row: reason for row, reason, _ in quarantine if row in ragged}
+    assert set(shape) == ragged
+    assert set(shape.values()) <= {"malformed_row", "encoding_error"}
+    assert {row for row, reason, _ in quarantine if reason == "malformed_row"} <= ragged

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 import numpy as np
 import polars as pl
@@ -33,12 +35,16 @@ SAMPLE_BYTES = 1 << 20
 TRANSCODE_CHUNK = 16 << 20
 SEPARATORS = (",", ";", "\t", "|")
 CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))  # not in any text file
+CYRILLIC_WORD = re.compile("[\u0400-\u04ff]{2}")
 LINE_SEPARATOR = "\x1f"  # never in text data: reads a JSON Lines file one line per row
 # Longest physical line (bytes, line feed included) of a delimited file handed to polars,
 # whose CSV reader peaks at ~10x the longest field. Longer lines are quarantined as
 # malformed_row. The env var LEDGER_MAX_LINE_BYTES overrides it, read at each ingest.
 MAX_LINE_BYTES = 1 << 20
 RAW_RECORD_BYTES = 200
+# csv module errors (CPython's wording) for a quoted field still open at the end of the file,
+# or grown past the field size limit: both mean a quote that is never closed.
+UNCLOSED_QUOTE_ERRORS = ("unexpected end of data", "field larger than field limit")
 
 
 class FileRejected(Exception):
@@ -54,7 +60,8 @@ class FileRejected(Exception):
 class TextFrame:
     """A file as text columns: canonical names, ``source_row`` and ``extra_fields`` (JSON).
 
-    ``__encoding_error`` and ``__malformed`` flag rows whose shape cannot be trusted.
+    ``__encoding_error`` flags rows whose bytes cannot be trusted; ``__malformed`` says why a
+    row's shape cannot be (null when it can).
     """
 
     frame: pl.LazyFrame
@@ -75,23 +82,40 @@ def _is_blank(sample: bytes) -> bool:
     return not sample.replace(codecs.BOM_UTF8, b"").strip()
 
 
-def detect_encoding(sample: bytes, display: str) -> str:
-    """'utf-8' (possibly with a few bad bytes, reported per row) or 'cp1251'.
-
-    A sample that is mostly valid multi-byte UTF-8 is UTF-8; one where the non-ASCII bytes
-    do not form UTF-8 is the Cyrillic Windows code page still common in rail paperwork.
-    """
+def reject_binary(sample: bytes, display: str) -> None:
+    """NUL or many control bytes: not a text file in any encoding we read."""
     if b"\x00" in sample:
         raise FileRejected("unreadable_file", f"{display}: binary content (NUL bytes), not text")
-    text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(sample, final=False)
-    bad = text.count(ENCODING_ERROR_CHAR)
-    good = len(text) - len(text.encode("ascii", errors="ignore")) - bad
-    if bad == 0 or good > bad:
-        return "utf-8"
     controls = len(sample) - len(sample.translate(None, CONTROL_BYTES))
     if controls > len(sample) // 100:
         raise FileRejected("unreadable_file", f"{display}: binary content, not text")
-    return "cp1251"
+
+
+def detect_encoding(path: Path) -> str:
+    """'utf-8' (possibly with a few bad bytes, reported per row) or 'cp1251'.
+
+    The whole file is scanned (ASCII chunks cost almost nothing), so a stray byte or a
+    Cyrillic block far down the file counts as much as one on the first line. Mostly valid
+    multi-byte UTF-8 is UTF-8. Non-ASCII bytes that are not UTF-8 are the Cyrillic Windows
+    code page still common in rail paperwork only if they spell Cyrillic words there;
+    isolated stray bytes in an ASCII file are corruption, quarantined as encoding_error.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    bad = good = 0
+    words = False
+    with path.open("rb") as fh:
+        while chunk := fh.read(TRANSCODE_CHUNK):
+            if chunk.isascii() and not decoder.getstate()[0]:
+                continue
+            text = decoder.decode(chunk)
+            errors = text.count(ENCODING_ERROR_CHAR)
+            bad += errors
+            good += len(text) - len(text.encode("ascii", errors="ignore")) - errors
+            words = words or (
+                errors > 0 and CYRILLIC_WORD.search(chunk.decode("cp1251", "replace")) is not None
+            )
+    bad += decoder.decode(b"", final=True).count(ENCODING_ERROR_CHAR)
+    return "cp1251" if bad > good and words else "utf-8"
 
 
 def transcode_to_utf8(path: Path, target: Path, encoding: str) -> Path:
@@ -128,14 +152,14 @@ def find_long_lines(path: Path, limit: int) -> np.ndarray:
 
 
 def drop_long_lines(
-    path: Path, target: Path, long: np.ndarray, display: str, limit: int
+    path: Path, target: Path, long: np.ndarray, display: str, limit: int, header: bool
 ) -> tuple[Path, pl.DataFrame]:
     """Copy ``path`` with each long line left blank, streamed; the lines become malformed rows.
 
     A blank line keeps the row numbers of the lines after it (polars counts it, the reader
     drops it as layout). Only the first ``RAW_RECORD_BYTES`` of a long line are ever read.
     """
-    if long[0, 0] == 1:
+    if header and long[0, 0] == 1:
         raise FileRejected(
             "unreadable_file", f"{display}: the header line is longer than {limit} bytes"
         )
@@ -149,7 +173,7 @@ def drop_long_lines(
             dst.write(b"\n")
             copied = end
         _copy_range(src, dst, copied, path.stat().st_size)
-    numbers = pl.Series(long[:, 0] - 1, dtype=pl.Int64)  # the header is line 1
+    numbers = pl.Series(long[:, 0] - int(header), dtype=pl.Int64)  # a header is line 1
     sizes = pl.Series(long[:, 2] - long[:, 1], dtype=pl.Int64)
     rejected = pl.DataFrame({"source_row": numbers, "raw_record": heads}).select(
         "source_row",
@@ -159,7 +183,7 @@ def drop_long_lines(
             "{}: physical line {} (data row {}) is {} bytes, longer than the limit of {} bytes"
             " (LEDGER_MAX_LINE_BYTES); with quoted line breaks the row number may differ",
             pl.lit(display),
-            numbers + 1,
+            numbers + int(header),
             numbers,
             sizes,
             pl.lit(limit),
@@ -167,6 +191,151 @@ def drop_long_lines(
         "raw_record",
     )
     return target, rejected
+
+
+def line_limit() -> int:
+    return int(os.environ.get("LEDGER_MAX_LINE_BYTES", MAX_LINE_BYTES))
+
+
+def guard_long_lines(
+    path: Path, scratch: Path, display: str, header: bool
+) -> tuple[Path, pl.DataFrame | None]:
+    """The file to hand to polars (long lines blanked) and the rows quarantined for them."""
+    limit = line_limit()
+    long = find_long_lines(path, limit)
+    if not long.size:
+        return path, None
+    return drop_long_lines(
+        path, scratch / f"short_lines{path.suffix}", long, display, limit, header
+    )
+
+
+@dataclass
+class RecordScan:
+    """What one pass over a delimited file found: short records and whether quoting is clean."""
+
+    short: pl.DataFrame  # source_row, fields: records with fewer fields than needed
+    quotes_clean: bool  # every quoted field opens at a field start and closes at a field end
+
+
+def scan_records(path: Path, separator: str, needed: int) -> RecordScan:
+    """Count the fields of every record without parsing it: separators outside quotes.
+
+    polars pads a short record with nulls, so it cannot tell a missing field from an empty
+    one. Quote parity (``""`` escapes cancel out) tells which separators and line feeds are
+    inside quotes, which is how polars splits records too; that holds only while every
+    opening quote starts a field and every closing one ends it, which is checked alongside
+    (a stray ``5" shells`` breaks it). Reads 16 MB slices, carrying the parity and the open
+    record's count. Records are numbered as polars numbers rows
+    (header = 0, blank lines counted); blank records are reported too, dropped later as layout.
+    """
+    sep, rows, counts = ord(separator), [], []
+    record, open_seps, quoted, last_end, clean, lo = 0, 0, 0, -1, True, 0
+    with path.open("rb") as fh:
+        bom = fh.peek(3).startswith(codecs.BOM_UTF8)
+        edge = b"\n"  # the byte before the slice: the file's start counts as a line start
+        while chunk := fh.read(TRANSCODE_CHUNK):
+            # One byte either side, so a quote at a slice edge sees its neighbours.
+            wide = np.frombuffer(edge + chunk + (fh.peek(1)[:1] or b"\n"), dtype=np.uint8)
+            part = wide[1:-1]
+            quotes = np.flatnonzero(part == 34)
+            seps, ends = np.flatnonzero(part == sep), np.flatnonzero(part == 10)
+            if quotes.size:
+                opens = (np.arange(quotes.size) + quoted) % 2 == 0
+                opens_ok = np.isin(wide[quotes], (sep, 10, 34)) | (quotes + lo == 3 * bom)
+                closes_ok = np.isin(wide[quotes + 2], (sep, 13, 10, 34))
+                clean = clean and bool(np.where(opens, opens_ok, closes_ok).all())
+            if quotes.size or quoted:
+                seps = seps[(quoted + np.searchsorted(quotes, seps)) % 2 == 0]
+                ends = ends[(quoted + np.searchsorted(quotes, ends)) % 2 == 0]
+            before_end = np.searchsorted(seps, ends)  # separators in this slice before each end
+            fields = np.diff(before_end, prepend=0) + 1
+            fields[:1] += open_seps
+            short = np.flatnonzero(fields < needed)
+            rows.append(short + record)
+            counts.append(fields[short])
+            open_seps = seps.size - int(before_end[-1]) if ends.size else open_seps + seps.size
+            record += ends.size
+            quoted = (quoted + quotes.size) % 2
+            last_end = int(ends[-1]) + lo if ends.size else last_end
+            lo, edge = lo + len(chunk), chunk[-1:]
+    if lo > last_end + 1 and open_seps + 1 < needed:  # a last record without a line feed
+        rows.append(np.array([record]))
+        counts.append(np.array([open_seps + 1]))
+    found = pl.DataFrame(
+        {"source_row": np.concatenate(rows), "fields": np.concatenate(counts)},
+        schema={"source_row": pl.Int64, "fields": pl.Int64},
+    )
+    return RecordScan(found.filter(pl.col("source_row") > 0), clean and not quoted)
+
+
+def requote(
+    path: Path, target: Path, separator: str, display: str, limit: int
+) -> tuple[Path, pl.DataFrame | None]:
+    """Rewrite a file with stray quotes so that polars reads it as the csv module's rules do.
+
+    A quote inside an unquoted field is kept as a character. A record whose quoting cannot be
+    read (``"x"y``) is a malformed row. A quote that opens a field and is never closed would
+    swallow the rest of the file (or ``limit`` bytes of it): its first line is the malformed
+    row and reading resumes on the line after it. A malformed row's line is left blank so the
+    numbering holds. Only files that fail the quote check come here: this pass is pure Python.
+    """
+    csv.field_size_limit(limit)
+    consumed: list[str] = []  # the physical lines of the record being read
+    replay: deque[str] = deque()  # lines to read again after a quote that never closed
+    bad: list[tuple[int, str, str]] = []
+    line_no = 0
+
+    def lines(src: TextIO) -> Iterator[str]:
+        nonlocal line_no
+        while line := replay.popleft() if replay else src.readline():
+            line_no += 1
+            consumed.append(line)
+            yield line
+
+    with (
+        path.open(encoding="utf-8", errors="replace", newline="") as src,
+        target.open("w", encoding="utf-8", newline="") as dst,
+    ):
+        writer = csv.writer(dst, delimiter=separator, lineterminator="\n")
+        reader = csv.reader(lines(src), delimiter=separator, strict=True)
+        for record in itertools.count():
+            consumed.clear()
+            first = line_no + 1
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                unclosed = str(exc).startswith(UNCLOSED_QUOTE_ERRORS)
+                problem = "a quote opens a field and is never closed" if unclosed else str(exc)
+                raw = consumed[0] if unclosed else "".join(consumed)
+                bad.append(
+                    (record, raw.rstrip("\r\n")[:RAW_RECORD_BYTES], f"line {first}: {problem}")
+                )
+                if unclosed:
+                    replay.extend(consumed[1:])
+                    line_no = first
+                    reader = csv.reader(lines(src), delimiter=separator, strict=True)
+                fields = []
+            writer.writerow(fields)
+    if not bad:
+        return target, None
+    rejected = pl.DataFrame(bad, schema=["source_row", "raw_record", "problem"], orient="row")
+    return target, rejected.select(
+        pl.col("source_row").cast(pl.Int64),
+        pl.lit("malformed_row").alias("reason_code"),
+        pl.lit(None, pl.String).alias("reason_field"),
+        pl.format(
+            "{} row {}: broken quoting, {}; a field that starts with a quote must end with one"
+            " followed by the separator or the end of the line, and a quote inside it is"
+            ' written twice ("")',
+            pl.lit(display),
+            "source_row",
+            "problem",
+        ).alias("reason_message"),
+        "raw_record",
+    )
 
 
 def _copy_range(src: BinaryIO, dst: BinaryIO, start: int, end: int) -> None:
@@ -239,21 +408,27 @@ def read_delimited(
     sample = _sample(path)
     if _is_blank(sample):
         raise FileRejected("empty_file", f"{display}: the file is empty")
-    encoding = detect_encoding(sample, display)
+    reject_binary(sample, display)
+    encoding = detect_encoding(path)
     source = path
     if encoding != "utf-8":
         source = transcode_to_utf8(path, scratch / "transcoded.csv", encoding)
         sample = _sample(source)
-    rejected = None
-    limit = int(os.environ.get("LEDGER_MAX_LINE_BYTES", MAX_LINE_BYTES))
-    long = find_long_lines(source, limit)
-    if long.size:
-        source, rejected = drop_long_lines(
-            source, scratch / "short_lines.csv", long, display, limit
-        )
+    source, rejected = guard_long_lines(source, scratch, display, header=True)
     text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(sample, final=False)
     separator, header = sniff_header(text, path.suffix.lower())
     names = _distinct([h.replace("\ufeff", "").strip() for h in header])
+    details = {"separator": {"\t": "tab"}.get(separator, separator)}
+    # Trailing unnamed columns (a header ending in separators) may be left off a row.
+    needed = max((i + 1 for i, h in enumerate(header) if h.strip()), default=1)
+    scan = scan_records(source, separator, needed)
+    if not scan.quotes_clean:
+        source, broken = requote(source, scratch / "requoted.csv", separator, display, line_limit())
+        parts = [r for r in (rejected, broken) if r is not None]
+        rejected = pl.concat(parts) if parts else None
+        scan = scan_records(source, separator, needed)
+        details["quoting"] = "stray quotes read as characters"
+    short = scan.short
     # Positional names keep odd headers apart; one spare column catches rows with more fields
     # than the header (malformed; the rest of such a row is cut off).
     positional = [f"__c{i}" for i in range(len(names))]
@@ -274,14 +449,20 @@ def read_delimited(
         dict(zip(positional, names, strict=True))
     )
     frame, mapped, unmapped = _text_columns(named, names, canonical, required, display)
+    fields = pl.col("source_row").replace_strict(
+        short["source_row"], short["fields"], default=None, return_dtype=pl.Int64
+    )
     frame = frame.with_columns(
         pl.any_horizontal(pl.col(n).str.contains(ENCODING_ERROR_CHAR, literal=True) for n in names)
         .fill_null(False)
         .alias("__encoding_error"),
-        clean_text(pl.col("__spill")).is_not_null().alias("__malformed"),
+        pl.when(clean_text(pl.col("__spill")).is_not_null())
+        .then(pl.lit(f"more fields than the header's {len(names)}; the extra fields are cut off"))
+        .when(fields.is_not_null())
+        .then(pl.format(f"{{}} field(s) where the header has {len(names)}", fields))
+        .alias("__malformed"),
     )
-    sep_name = {"\t": "tab"}.get(separator, separator)
-    return TextFrame(frame, mapped, unmapped, encoding, {"separator": sep_name}, rejected)
+    return TextFrame(frame, mapped, unmapped, encoding, details, rejected)
 
 
 def _distinct(names: Sequence[str]) -> list[str]:
@@ -301,14 +482,16 @@ def read_json_lines(
     display: str,
     canonical: Sequence[str],
     required: Sequence[tuple[str, ...]],
+    scratch: Path,
 ) -> TextFrame:
     """One JSON object per line; a line that is not an object is a malformed row, not a bad file."""
     sample = _sample(path)
     if _is_blank(sample):
         raise FileRejected("empty_file", f"{display}: the file is empty")
-    detect_encoding(sample, display)
+    reject_binary(sample, display)
+    source, rejected = guard_long_lines(path, scratch, display, header=False)
     keys: list[str] = []
-    for line in sample.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines():
+    for line in _sample(source).decode("utf-8", errors="replace").lstrip("\ufeff").splitlines():
         try:
             first = json.loads(line)
         except ValueError:
@@ -319,7 +502,7 @@ def read_json_lines(
     if not keys:
         raise FileRejected("unreadable_file", f"{display}: no JSON object found in the first lines")
     lines = pl.scan_csv(
-        path,
+        source,
         separator=LINE_SEPARATOR,
         has_header=False,
         quote_char=None,
@@ -339,11 +522,13 @@ def read_json_lines(
         pl.col("__line").str.json_path_match(f"$[{json.dumps(k, ensure_ascii=False)}]").alias(k)
         for k in keys
     ).with_columns(
-        (~parsed.str.starts_with("{")).fill_null(True).alias("__malformed"),
+        pl.when((~parsed.str.starts_with("{")).fill_null(True))
+        .then(pl.lit("the line is not a JSON object"))
+        .alias("__malformed"),
         pl.col("__line").str.contains(ENCODING_ERROR_CHAR, literal=True).alias("__encoding_error"),
     )
     frame, mapped, unmapped = _text_columns(raw, keys, canonical, required, display)
-    return TextFrame(frame, mapped, unmapped, "utf-8")
+    return TextFrame(frame, mapped, unmapped, "utf-8", rejected=rejected)
 
 
 def read_parquet(
@@ -368,7 +553,7 @@ def read_parquet(
     )
     frame, mapped, unmapped = _text_columns(raw, names, canonical, required, display)
     frame = frame.with_columns(
-        pl.lit(False).alias("__malformed"), pl.lit(False).alias("__encoding_error")
+        pl.lit(None, pl.String).alias("__malformed"), pl.lit(False).alias("__encoding_error")
     )
     return TextFrame(frame, mapped, unmapped, "parquet")
 
@@ -386,7 +571,7 @@ def read_table(
     if suffix in TEXT_SUFFIXES:
         return read_delimited(path, display, canonical, required, scratch)
     if suffix in JSON_SUFFIXES:
-        return read_json_lines(path, display, canonical, required)
+        return read_json_lines(path, display, canonical, required, scratch)
     if suffix in PARQUET_SUFFIXES:
         return read_parquet(path, display, canonical, required)
     supported = sorted(TEXT_SUFFIXES | JSON_SUFFIXES | PARQUET_SUFFIXES)
