@@ -176,6 +176,7 @@ def test_kill_9_during_ingest_and_dbt_keeps_v1_and_the_next_run_publishes_v2(
             with contextlib.suppress(psutil.Error):
                 orphan.kill()
     assert again.returncode == 0, again.stderr[-3000:]
+    assert list(paths.warehouse_dir.glob("ingest-*")) == []  # the killed run's scratch is swept
     v2 = store.latest()
     assert [(v.version_id, v.status) for v in store.versions()] == [
         (1, "published"),

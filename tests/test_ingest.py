@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from datetime import date
@@ -400,6 +401,23 @@ def test_a_crash_mid_file_leaves_no_partial_rows(ledger_home: LedgerPaths) -> No
         assert query(ledger_home, f"select count(*) from {table}") == [(0,)]  # noqa: S608
     outcomes = ingest_source(ledger, MANIFESTS, log=print, warn=print)
     assert [(o.status, o.rows_accepted, o.rows_quarantined) for o in outcomes] == [("loaded", 1, 1)]
+
+    assert list(ledger_home.warehouse_dir.glob("ingest-*")) == []
+
+
+def test_scratch_left_by_a_killed_run_is_swept_and_a_live_one_kept(
+    ledger_home: LedgerPaths,
+) -> None:
+    no_such_pid = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
+    left = ledger_home.warehouse_dir / f"ingest-{no_such_pid}-x"
+    live = ledger_home.warehouse_dir / f"ingest-{os.getpid()}-y"
+    for folder in (left, live):
+        (folder / "0").mkdir(parents=True)
+    write(ledger_home, "manifests/a.csv", f"{HEADER}\n{row('W1')}\n")
+
+    ingest_source(LedgerResource(home=str(ledger_home.home)), MANIFESTS, print, print)
+
+    assert sorted(ledger_home.warehouse_dir.glob("ingest-*")) == [live]
 
 
 def test_conservation_check_fails_when_rows_go_missing(ledger_home: LedgerPaths) -> None:

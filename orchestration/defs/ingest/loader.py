@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from typing import Protocol
 
 import duckdb
 import polars as pl
+import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -45,6 +47,9 @@ Log = Callable[[str], None]
 BATCH_ROWS = 500_000
 # Caps DuckDB while it deduplicates a big file: it spills to disk instead of growing.
 INSERT_MEMORY_LIMIT = "1500MB"
+
+
+SCRATCH_PREFIX = "ingest-"  # + pid + "-": scratch folders under data/warehouse
 
 
 @dataclass
@@ -440,6 +445,15 @@ def _forget_vanished(
         log(f"{name}: no longer in data/raw, its rows were removed")
 
 
+def sweep_scratch(warehouse: Path, log: Log) -> None:
+    """Remove scratch folders left by killed runs; the folder name carries the owner's pid."""
+    for folder in warehouse.glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = folder.name.removeprefix(SCRATCH_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            log(f"removed {folder.name}, left by a run that was killed (pid {pid})")
+
+
 def ingest_source(ledger: LedgerResource, source: Source, log: Log, warn: Log) -> list[FileOutcome]:
     """Bring the raw tables of ``source`` in line with the files now in data/raw/<source>.
 
@@ -453,7 +467,11 @@ def ingest_source(ledger: LedgerResource, source: Source, log: Log, warn: Log) -
         _forget_vanished(con, source, {name for name, _ in files}, log)
         registry = registered(con, source.name)
     outcomes: list[FileOutcome] = []
-    with tempfile.TemporaryDirectory(dir=paths.warehouse_dir, prefix="ingest-") as scratch_root:
+    sweep_scratch(paths.warehouse_dir, log)
+    scratch_prefix = f"{SCRATCH_PREFIX}{os.getpid()}-"
+    with tempfile.TemporaryDirectory(
+        dir=paths.warehouse_dir, prefix=scratch_prefix
+    ) as scratch_root:
         for index, (name, path) in enumerate(files):
             outcome = FileOutcome(name, sha256_file(path), path.stat().st_size)
             outcomes.append(outcome)
