@@ -47,8 +47,6 @@ Log = Callable[[str], None]
 BATCH_ROWS = 500_000
 # Caps DuckDB while it deduplicates a big file: it spills to disk instead of growing.
 INSERT_MEMORY_LIMIT = "1500MB"
-
-
 SCRATCH_PREFIX = "ingest-"  # + pid + "-": scratch folders under data/warehouse
 
 

@@ -175,16 +175,20 @@ def drop_long_lines(
         _copy_range(src, dst, copied, path.stat().st_size)
     numbers = pl.Series(long[:, 0] - int(header), dtype=pl.Int64)  # a header is line 1
     sizes = pl.Series(long[:, 2] - long[:, 1], dtype=pl.Int64)
+    if header:  # a quoted line break makes a record span lines: say both numbers
+        where, lines = "physical line {} (data row {})", [pl.lit(numbers + 1), pl.lit(numbers)]
+        caveat = "; with quoted line breaks the row number may differ"
+    else:
+        where, lines, caveat = "line {}", [pl.lit(numbers)], ""
     rejected = pl.DataFrame({"source_row": numbers, "raw_record": heads}).select(
         "source_row",
         pl.lit("malformed_row").alias("reason_code"),
         pl.lit(None, pl.String).alias("reason_field"),
         pl.format(
-            "{}: physical line {} (data row {}) is {} bytes, longer than the limit of {} bytes"
-            " (LEDGER_MAX_LINE_BYTES); with quoted line breaks the row number may differ",
+            f"{{}}: {where} is {{}} bytes, longer than the limit of {{}} bytes"
+            f" (LEDGER_MAX_LINE_BYTES){caveat}",
             pl.lit(display),
-            numbers + int(header),
-            numbers,
+            *lines,
             sizes,
             pl.lit(limit),
         ).alias("reason_message"),
@@ -194,6 +198,7 @@ def drop_long_lines(
 
 
 def line_limit() -> int:
+    """LEDGER_MAX_LINE_BYTES, read at each ingest so a run can change it."""
     return int(os.environ.get("LEDGER_MAX_LINE_BYTES", MAX_LINE_BYTES))
 
 
@@ -226,8 +231,8 @@ def scan_records(path: Path, separator: str, needed: int) -> RecordScan:
     inside quotes, which is how polars splits records too; that holds only while every
     opening quote starts a field and every closing one ends it, which is checked alongside
     (a stray ``5" shells`` breaks it). Reads 16 MB slices, carrying the parity and the open
-    record's count. Records are numbered as polars numbers rows
-    (header = 0, blank lines counted); blank records are reported too, dropped later as layout.
+    record's count. Records are numbered as polars numbers rows (header = 0, blank lines
+    counted); blank records are reported too, and dropped later as layout.
     """
     sep, rows, counts = ord(separator), [], []
     record, open_seps, quoted, last_end, clean, lo = 0, 0, 0, -1, True, 0
@@ -280,7 +285,7 @@ def requote(
     row and reading resumes on the line after it. A malformed row's line is left blank so the
     numbering holds. Only files that fail the quote check come here: this pass is pure Python.
     """
-    csv.field_size_limit(limit)
+    csv.field_size_limit(limit)  # process-wide; the same bound as the long-line guard
     consumed: list[str] = []  # the physical lines of the record being read
     replay: deque[str] = deque()  # lines to read again after a quote that never closed
     bad: list[tuple[int, str, str]] = []
