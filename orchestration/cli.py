@@ -39,11 +39,17 @@ def dagster_instance(paths: LedgerPaths):
 
 def cmd_run(args: argparse.Namespace) -> int:
     paths = LedgerPaths.from_env().ensure()
+    from dagster import AssetCheckSeverity, JsonMetadataValue
+
     from orchestration.definitions import defs  # heavy: dbt manifest, GX, Dagster
 
     job = defs.get_job_def("ledger_job")
     print(f"ledger run: inputs {paths.raw_dir}, staging {paths.staging_db}", file=sys.stderr)
     result = job.execute_in_process(instance=dagster_instance(paths), raise_on_error=False)
+    for check in result.get_asset_check_evaluations():
+        if not check.passed and check.severity == AssetCheckSeverity.WARN:
+            for file in check.metadata.get("rejected", JsonMetadataValue([])).value:
+                print(f"WARNING file rejected: {file['message']}", file=sys.stderr)
     for event in result.get_step_failure_events():
         error = event.step_failure_data.error
         print(f"FAILED {event.step_key}: {error.message.strip() if error else ''}", file=sys.stderr)

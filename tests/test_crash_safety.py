@@ -152,8 +152,13 @@ def test_kill_9_during_ingest_and_dbt_keeps_v1_and_the_next_run_publishes_v2(
 ) -> None:
     paths, env = home
     assert ledger(env, "generate").returncode == 0
+    (paths.raw_dir / "manifests" / "zz junk.csv").write_bytes(bytes(range(256)) * 40)
     first = ledger(env, "run")
     assert first.returncode == 0, first.stderr[-3000:]
+    assert (  # a rejected file does not stop the run, but the run says so
+        "WARNING file rejected: manifests/zz junk.csv: binary content (NUL bytes), not text\n"
+        in first.stderr
+    )
     store = VersionStore(paths)
     (v1,) = store.versions()
     assert (v1.version_id, v1.status) == (1, "published")

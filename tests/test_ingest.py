@@ -51,11 +51,14 @@ def row(waybill: str = "W1", **values: str) -> str:
     return ",".join({**base, **values}.values())
 
 
-def materialize(paths: LedgerPaths, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
+def materialize(
+    paths: LedgerPaths, raise_on_error: bool = True, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [*ingest_assets, *ingest_checks],
         resources={"ledger": LedgerResource(home=str(paths.home))},
         raise_on_error=raise_on_error,
+        instance=instance,
     )
 
 
@@ -151,8 +154,15 @@ def test_each_reason_code_with_exact_counts(ledger_home: LedgerPaths) -> None:
     assert (meta["rows_read"], meta["rows_accepted"], meta["rows_quarantined"]) == (15, 3, 11)
     assert meta["rows_duplicate"] == 1
     assert "| unknown_unit | 1 |" in meta["quarantine_reasons"]
-    checks = {c.asset_key.to_user_string(): c.passed for c in result.get_asset_check_evaluations()}
-    assert checks == {"raw/manifests": True, "raw/voyages": True, "raw/reports": True}
+    checks = {
+        (c.asset_key.to_user_string(), c.check_name): c.passed
+        for c in result.get_asset_check_evaluations()
+    }
+    assert checks == {
+        (asset, check): True
+        for asset in ("raw/manifests", "raw/voyages", "raw/reports")
+        for check in ("row_conservation", "files_readable")
+    }
 
 
 def _dialect_files(paths: LedgerPaths) -> None:
@@ -267,7 +277,8 @@ def test_whole_file_failures_are_recorded_and_the_rest_loads(ledger_home: Ledger
     whole = (ledger_home.home / "whole.parquet").read_bytes()
     write(ledger_home, "manifests/truncated.parquet", whole[: len(whole) // 2])
 
-    result = materialize(ledger_home)
+    instance = dg.DagsterInstance.ephemeral()
+    result = materialize(ledger_home, instance=instance)
 
     registry = dict(
         query(
@@ -302,6 +313,19 @@ def test_whole_file_failures_are_recorded_and_the_rest_loads(ledger_home: Ledger
     meta = metadata(result, ["raw", "manifests"])
     assert (meta["files_loaded"], meta["files_rejected"]) == (1, 7)
     assert meta["rejected"]["manifests/header_only.csv"]["reason"] == "header_only"
+    # The run is marked: a warning check on the asset (not blocking) and a tag on the run.
+    warnings = {
+        (c.asset_key.to_user_string(), c.check_name): c
+        for c in result.get_asset_check_evaluations()
+        if not c.passed
+    }
+    assert list(warnings) == [("raw/manifests", "files_readable")]
+    check = warnings["raw/manifests", "files_readable"]
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert [f["file"] for f in check.metadata["rejected"].value] == sorted(
+        name for name, status in registry.items() if status != "loaded"
+    )
+    assert instance.get_run_by_id(result.run_id).tags["ledger/rejected_manifests"] == "7"
 
 
 def test_reingest_of_unchanged_files_reads_nothing(ledger_home: LedgerPaths) -> None:

@@ -224,6 +224,60 @@ def reports_row_conservation(ledger: LedgerResource) -> dg.AssetCheckResult:
     return _conservation(ledger, "reports", "raw.reports")
 
 
+def _files_readable(
+    context: dg.AssetCheckExecutionContext, ledger: LedgerResource, source: str
+) -> dg.AssetCheckResult:
+    """A warning, not a block: the other files went on, but someone has to fix or remove these.
+
+    It stays red while a rejected file sits in data/raw (an unchanged file is not read again),
+    and tags the run so the runs list shows it too.
+    """
+    with ledger.staging() as con:
+        ensure_raw_schema(con)
+        rejected = con.execute(
+            "select source_file, reason_code, message from raw.file_registry"
+            " where source = ? and status = 'rejected' order by source_file",
+            [source],
+        ).fetchall()
+    if rejected:
+        context.instance.add_run_tags(
+            context.run.run_id, {f"ledger/rejected_{source}": str(len(rejected))}
+        )
+    return dg.AssetCheckResult(
+        passed=not rejected,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"every file in data/raw/{source} can be read; a rejected file is listed"
+        " with the reason: fix it and drop it again, or remove it",
+        metadata={
+            "files_rejected": len(rejected),
+            "rejected": dg.MetadataValue.json(
+                [{"file": f, "reason": r, "message": m} for f, r, m in rejected]
+            ),
+        },
+    )
+
+
+@dg.asset_check(asset=raw_manifests, name="files_readable")
+def manifests_files_readable(
+    context: dg.AssetCheckExecutionContext, ledger: LedgerResource
+) -> dg.AssetCheckResult:
+    return _files_readable(context, ledger, "manifests")
+
+
+@dg.asset_check(asset=raw_voyages, name="files_readable")
+def voyages_files_readable(
+    context: dg.AssetCheckExecutionContext, ledger: LedgerResource
+) -> dg.AssetCheckResult:
+    return _files_readable(context, ledger, "voyages")
+
+
+@dg.asset_check(asset=dg.AssetKey(["raw", "reports"]), name="files_readable")
+def reports_files_readable(
+    context: dg.AssetCheckExecutionContext, ledger: LedgerResource
+) -> dg.AssetCheckResult:
+    return _files_readable(context, ledger, "reports")
+
+
 # Tables every ingest asset appends to: declared so the dbt sources over them hang off the
 # ingest assets in the lineage graph instead of floating as unowned external assets.
 bookkeeping_specs = [
@@ -240,4 +294,11 @@ bookkeeping_specs = [
 ]
 
 ingest_assets = [raw_manifests, raw_voyages, raw_reports, *bookkeeping_specs]
-ingest_checks = [manifests_row_conservation, voyages_row_conservation, reports_row_conservation]
+ingest_checks = [
+    manifests_row_conservation,
+    voyages_row_conservation,
+    reports_row_conservation,
+    manifests_files_readable,
+    voyages_files_readable,
+    reports_files_readable,
+]
