@@ -25,7 +25,6 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 setup: $(VENV)/.synced  ## create .venv from uv.lock (installs uv first if missing)
 
 run: setup  ## generate sample data if data/raw is empty, then ingest, build, audit and publish
-	@mkdir -p $(DAGSTER_HOME)
 	@if [ -z "$$(ls -A $(LEDGER_HOME)/data/raw/manifests 2>/dev/null)" ]; then $(BIN)/ledger generate; fi
 	$(BIN)/ledger run
 
@@ -36,8 +35,7 @@ test-fast: setup  ## tests without the slow ones
 	$(BIN)/pytest -m "not slow"
 
 ui: setup  ## Dagster UI on http://127.0.0.1:3000 (assets, checks, schedule, sensor, runs)
-	@mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	$(BIN)/ledger ui
 
 bench: setup  ## 10M-row pipeline benchmark vs the polars floor, then the version-store comparison
 	$(BIN)/ledger bench pipeline

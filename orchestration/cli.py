@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from orchestration.defs.ingest.claims import register as register_claims
 from orchestration.defs.publish.commands import register as register_versions
@@ -27,14 +28,26 @@ examples:
 """
 
 
+# This machine has no internet: Dagster's usage statistics would only queue up, and its
+# first-run banner about them is noise in every `ledger run`.
+DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+
+
+def dagster_home(paths: LedgerPaths) -> str:
+    """The instance folder shared by `ledger run` and `ledger ui`, so runs show up in the UI."""
+    os.environ.setdefault("DAGSTER_HOME", str(paths.warehouse_dir / "dagster"))
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    return str(home)
+
+
 def dagster_instance(paths: LedgerPaths):
-    """A persistent instance under the warehouse, shared with `make ui`, so runs show up there."""
     from dagster import DagsterInstance
 
-    home = paths.warehouse_dir / "dagster"
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DAGSTER_HOME", str(home))
-    return DagsterInstance.from_config(os.environ["DAGSTER_HOME"])
+    return DagsterInstance.from_config(dagster_home(paths))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -81,6 +94,13 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    dagster_home(LedgerPaths.from_env().ensure())
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-m", "orchestration.definitions"]
+    return subprocess.call([*command, "-h", args.host, "-p", str(args.port)], cwd=PROJECT_ROOT)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     script = PROJECT_ROOT / "bench" / f"bench_{args.which}.py"
     return subprocess.call([sys.executable, str(script), *args.rest])
@@ -105,6 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
         "unchanged).",
     )
     run.set_defaults(func=cmd_run)
+
+    ui = sub.add_parser(
+        "ui",
+        help="the Dagster UI: asset graph, checks, runs, schedule and sensor",
+        description="Start `dagster dev` on the ledger's definitions, with the same Dagster "
+        "instance as `ledger run` ($DAGSTER_HOME, default data/warehouse/dagster), so the runs "
+        "made from the command line show up. The daily schedule and the raw-file sensor run "
+        "while it is up.",
+    )
+    ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    ui.set_defaults(func=cmd_ui)
 
     docs = sub.add_parser("docs", help="where the dbt docs, GX Data Docs and reports are")
     docs.add_argument("--serve", action="store_true", help="serve them on localhost")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
+from orchestration.cli import build_parser, dagster_instance
 from orchestration.definitions import defs
 from orchestration.defs.jobs import raw_files_sensor
 from orchestration.paths import LedgerPaths
@@ -51,3 +53,17 @@ def test_sensor_requests_a_run_only_when_raw_files_change(ledger_home: LedgerPat
     )
     assert len(changed.run_requests) == 1
     assert changed.cursor != first.cursor
+
+
+def test_the_cli_instance_is_shared_with_the_ui_and_sends_no_telemetry(
+    ledger_home: LedgerPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAGSTER_HOME", "unset below; restored after the test")
+    monkeypatch.delenv("DAGSTER_HOME")  # dagster_home() sets it: monkeypatch undoes that too
+    instance = dagster_instance(ledger_home)
+
+    home = ledger_home.warehouse_dir / "dagster"
+    assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+    assert instance.root_directory == str(home)
+    assert not instance.telemetry_enabled
+    assert "ui" in build_parser().format_help()
