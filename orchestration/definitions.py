@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
-from orchestration.defs.dbt.assets import DBT_EXECUTABLE, dbt_project, ledger_dbt_assets
+from orchestration.defs.dbt.assets import (
+    DBT_EXECUTABLE,
+    LedgerDbtCliResource,
+    dbt_project,
+    ledger_dbt_assets,
+)
 from orchestration.defs.evidence.assets import evidence_assets
 from orchestration.defs.ingest.assets import ingest_assets, ingest_checks
 from orchestration.defs.jobs import daily_ledger_schedule, ledger_job, raw_files_sensor
@@ -21,7 +25,7 @@ defs = dg.Definitions(
     sensors=[raw_files_sensor],
     resources={
         "ledger": LedgerResource(),
-        "dbt": DbtCliResource(
+        "dbt": LedgerDbtCliResource(
             project_dir=dbt_project,
             profiles_dir=dbt_project.project_dir,
             dbt_executable=DBT_EXECUTABLE,

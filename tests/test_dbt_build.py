@@ -456,3 +456,23 @@ def test_reference_snapshots_hold_the_factors_in_force(built: duckdb.DuckDBPyCon
         "select profile_id, kg_per_round_central, dbt_valid_to from"
         " snapshots.munition_profiles_history order by profile_id",
     ) == [("122mm_he", 33.0, None), ("122mm_rocket", 85.0, None), ("152mm_he", 52.0, None)]
+
+
+def test_old_invocation_target_folders_are_pruned_but_the_current_one_kept(
+    tmp_path: Path,
+) -> None:
+    # Imported here: importing the module parses the dbt project when its manifest is stale.
+    from orchestration.defs.dbt.assets import KEEP_TARGETS, _prune_targets
+
+    folders = [tmp_path / f"ledger_dbt_assets-run{i:04d}-abc{i:04d}" for i in range(8)]
+    for age, folder in enumerate(reversed(folders)):  # folders[-1] is the newest
+        (folder / "run").mkdir(parents=True)
+        os.utime(folder, (1e9 - age * 60, 1e9 - age * 60))
+    (tmp_path / "partial_parse.msgpack").write_bytes(b"kept")
+
+    _prune_targets(folders[1])  # a run that is still going, older than the newest five
+
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert kept == sorted(
+        [f.name for f in folders[-KEEP_TARGETS:]] + [folders[1].name, "partial_parse.msgpack"]
+    )
