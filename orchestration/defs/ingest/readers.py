@@ -82,13 +82,20 @@ def _is_blank(sample: bytes) -> bool:
     return not sample.replace(codecs.BOM_UTF8, b"").strip()
 
 
-def reject_binary(sample: bytes, display: str) -> None:
-    """NUL or many control bytes: not a text file in any encoding we read."""
+def text_sample(path: Path, display: str) -> bytes:
+    """The first MB of a text file, once it is known not to be empty or binary.
+
+    NUL or many control bytes: not a text file in any encoding we read.
+    """
+    sample = _sample(path)
+    if _is_blank(sample):
+        raise FileRejected("empty_file", f"{display}: the file is empty")
     if b"\x00" in sample:
         raise FileRejected("unreadable_file", f"{display}: binary content (NUL bytes), not text")
     controls = len(sample) - len(sample.translate(None, CONTROL_BYTES))
     if controls > len(sample) // 100:
         raise FileRejected("unreadable_file", f"{display}: binary content, not text")
+    return sample
 
 
 def detect_encoding(path: Path) -> str:
@@ -410,10 +417,7 @@ def read_delimited(
     required: Sequence[tuple[str, ...]],
     scratch: Path,
 ) -> TextFrame:
-    sample = _sample(path)
-    if _is_blank(sample):
-        raise FileRejected("empty_file", f"{display}: the file is empty")
-    reject_binary(sample, display)
+    sample = text_sample(path, display)
     encoding = detect_encoding(path)
     source = path
     if encoding != "utf-8":
@@ -490,10 +494,7 @@ def read_json_lines(
     scratch: Path,
 ) -> TextFrame:
     """One JSON object per line; a line that is not an object is a malformed row, not a bad file."""
-    sample = _sample(path)
-    if _is_blank(sample):
-        raise FileRejected("empty_file", f"{display}: the file is empty")
-    reject_binary(sample, display)
+    text_sample(path, display)
     source, rejected = guard_long_lines(path, scratch, display, header=False)
     keys: list[str] = []
     for line in _sample(source).decode("utf-8", errors="replace").lstrip("\ufeff").splitlines():
