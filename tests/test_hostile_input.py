@@ -504,3 +504,24 @@ def test_a_quote_never_closed_stops_at_the_line_limit_and_reading_resumes(
     assert query(ledger_home, "select min(source_row), max(source_row) from raw.manifests") == [
         (2, 51)
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "line"),
+    [
+        ("unclosed.csv", row("W1", shipper='"never closed')),
+        ("long.csv", row("W1", cargo_description="x" * 2000)),
+        ("long.jsonl", json.dumps({"waybill_no": "W1", "cargo_description": "x" * 2000})),
+    ],
+)
+def test_a_file_whose_only_row_is_quarantined_before_parsing_still_loads(
+    ledger_home: LedgerPaths, monkeypatch: pytest.MonkeyPatch, name: str, line: str
+) -> None:
+    monkeypatch.setenv("LEDGER_MAX_LINE_BYTES", "1000")
+    header = "" if name.endswith(".jsonl") else f"{HEADER}\n"
+    write(ledger_home, f"manifests/{name}", f"{header}{line}\n")
+
+    assert ingest(ledger_home) == {f"manifests/{name}": ("loaded", None, 1, 0, 1, 0)}
+    assert query(ledger_home, "select source_row, reason_code from raw.quarantine") == [
+        (1, "malformed_row")
+    ]

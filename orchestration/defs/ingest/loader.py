@@ -100,7 +100,14 @@ def stage_batches(frame: pl.LazyFrame, plan: ParsePlan, display: str, scratch: P
     quarantined_dir.mkdir()
     try:
         frame.sink_parquet(text, row_group_size=BATCH_ROWS)
-        batches = pq.ParquetFile(text).iter_batches(batch_size=BATCH_ROWS)
+        parquet = pq.ParquetFile(text)
+        # At least one part, if empty, so the insert's globs match even when the reader
+        # quarantined every line before parsing (too long, broken quoting).
+        batches = (
+            parquet.iter_batches(batch_size=BATCH_ROWS)
+            if parquet.metadata.num_rows
+            else [parquet.schema_arrow.empty_table()]
+        )
         rows = 0
         for index, batch in enumerate(batches):
             frame_batch = pl.from_arrow(batch)

@@ -505,6 +505,8 @@ def read_json_lines(
         if isinstance(first, dict):
             keys = list(first)
             break
+    if not keys and rejected is not None and not _sample(source).strip():
+        keys = list(canonical)  # every line was too long to read: they are the file's rows
     if not keys:
         raise FileRejected("unreadable_file", f"{display}: no JSON object found in the first lines")
     lines = pl.scan_csv(
