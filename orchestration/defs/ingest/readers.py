@@ -496,8 +496,9 @@ def read_json_lines(
     """One JSON object per line; a line that is not an object is a malformed row, not a bad file."""
     text_sample(path, display)
     source, rejected = guard_long_lines(path, scratch, display, header=False)
+    head = _sample(source)
     keys: list[str] = []
-    for line in _sample(source).decode("utf-8", errors="replace").lstrip("\ufeff").splitlines():
+    for line in head.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines():
         try:
             first = json.loads(line)
         except ValueError:
@@ -505,7 +506,7 @@ def read_json_lines(
         if isinstance(first, dict):
             keys = list(first)
             break
-    if not keys and rejected is not None and not _sample(source).strip():
+    if not keys and rejected is not None and not head.strip():
         keys = list(canonical)  # every line was too long to read: they are the file's rows
     if not keys:
         raise FileRejected("unreadable_file", f"{display}: no JSON object found in the first lines")
