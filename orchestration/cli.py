@@ -7,13 +7,17 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from orchestration.defs.ingest.claims import register as register_claims
 from orchestration.defs.publish.commands import register as register_versions
-from orchestration.defs.publish.store import label
-from orchestration.generate import register as register_generate
+from orchestration.defs.publish.store import VersionStore, code_version, label
+from orchestration.inputs import fingerprint_of, input_hashes
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
+
+# Only what the chosen command needs is imported: Dagster, dbt, GX and matplotlib cost ~10 s,
+# so they load inside `ledger run` / `ledger ui`, never for `versions`, `query`, `diff`, ...
 
 EPILOG = """
 paths: everything lives under $LEDGER_HOME (default: the project folder): inputs in data/raw/,
@@ -50,8 +54,26 @@ def dagster_instance(paths: LedgerPaths):
     return DagsterInstance.from_config(dagster_home(paths))
 
 
+def unchanged_version(paths: LedgerPaths) -> str | None:
+    """Before loading the pipeline: are inputs and code those of the latest version?"""
+    store = VersionStore(paths)
+    fingerprint = fingerprint_of(input_hashes(paths), code_version())
+    version = store.record_if_unchanged(fingerprint)
+    if version is None:
+        return None
+    served = store.served_version_id()
+    where = f"served at {paths.serving_db}"
+    if served != version.version_id:
+        where = f"{label(served)} is served (rolled back)" if served else "nothing is served"
+    return f"{version.label} unchanged: inputs and code are those of {version.label}; {where}"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     paths = LedgerPaths.from_env().ensure()
+    if not args.force and (message := unchanged_version(paths)):
+        print(message)
+        print("nothing to do (use --force to build and audit anyway)", file=sys.stderr)
+        return 0
     from dagster import AssetCheckSeverity, JsonMetadataValue
 
     from orchestration.definitions import defs  # heavy: dbt manifest, GX, Dagster
@@ -106,6 +128,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, str(script), *args.rest])
 
 
+def _generate(args: argparse.Namespace) -> int:
+    from orchestration.generate import cmd_generate  # numpy + polars: only when generating
+
+    return cmd_generate(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledger",
@@ -120,9 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="ingest, build, audit and publish (the main job)",
         description="Run ledger_job once: ingest data/raw, dbt build into the staging database, "
-        "audit with GX + dbt tests, and publish a new version only if the audit passes and the "
-        "inputs or code changed. Exit code 1 when the run failed (the served version is "
+        "audit with GX + dbt tests, and publish a new version only if the audit passes. When the "
+        "input files (by sha256) and the code are those of the latest version it says so and "
+        "stops before any work. Exit code 1 when the run failed (the served version is "
         "unchanged).",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="build and audit even when inputs and code are unchanged (publishes nothing new)",
     )
     run.set_defaults(func=cmd_run)
 
@@ -148,7 +182,53 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for the script")
     bench.set_defaults(func=cmd_bench)
 
-    register_generate(sub)
+    gen = sub.add_parser(
+        "generate",
+        help="write the SYNTHETIC sample data into data/raw/",
+        description="Write deterministic SYNTHETIC inputs: rail manifests (five files in "
+        "different dialects with planted errors, a duplicate and a corrected re-send), "
+        "vessel port calls and five fictional reports, plus GENERATED.json describing what "
+        "was planted and the totals the pipeline should publish. With --rows N, write one "
+        "clean manifest CSV of N rows instead (for benchmarks; constant memory). With --day D, "
+        "add one clean manifest file of --rows rows (default 55,000) dispatched on day D and "
+        "leave every other file alone (a daily delivery on top of a large state).",
+    )
+    gen.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="raw data folder (default: data/raw under $LEDGER_HOME or the project)",
+    )
+    gen.add_argument(
+        "--seed",
+        metavar="N",
+        type=int,
+        default=7,
+        help="random seed (default 7): same seed, same bytes",
+    )
+    gen.add_argument(
+        "--rows",
+        metavar="N",
+        type=int,
+        default=None,
+        help="scale mode: write one clean manifest CSV of N rows (e.g. 10000000) "
+        "instead of the messy sample",
+    )
+    gen.add_argument(
+        "--day",
+        metavar="YYYY-MM-DD",
+        type=date.fromisoformat,
+        default=None,
+        help="add one day of manifests (2023-08-01..2024-01-31) to what is there",
+    )
+    gen.add_argument(
+        "--clean",
+        action="store_true",
+        help="first delete every file in manifests/, voyages/ and reports/ under --out",
+    )
+    gen.set_defaults(func=_generate)
+
     register_claims(sub)
     register_versions(sub)
     return parser

@@ -12,7 +12,7 @@ from orchestration.defs.dbt.assets import (
 )
 from orchestration.defs.evidence.assets import evidence_assets
 from orchestration.defs.ingest.assets import ingest_assets, ingest_checks
-from orchestration.defs.jobs import daily_ledger_schedule, ledger_job, raw_files_sensor
+from orchestration.defs.jobs import daily_ledger, ledger_job, raw_files_sensor
 from orchestration.defs.publish.assets import publish_assets
 from orchestration.defs.quality.checks import quality_checks
 from orchestration.resources import LedgerResource
@@ -21,8 +21,10 @@ defs = dg.Definitions(
     assets=[*ingest_assets, ledger_dbt_assets, *publish_assets, *evidence_assets],
     asset_checks=[*ingest_checks, *quality_checks],
     jobs=[ledger_job],
-    schedules=[daily_ledger_schedule],
+    schedules=[daily_ledger],
     sensors=[raw_files_sensor],
+    # In-process for every job, the UI's "Materialize all" and backfills included.
+    executor=dg.in_process_executor,
     resources={
         "ledger": LedgerResource(),
         "dbt": LedgerDbtCliResource(

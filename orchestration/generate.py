@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from orchestration.defs.ingest.loader import sha256_file
 from orchestration.defs.ingest.parsing import MANIFEST_COLUMNS, VOYAGE_COLUMNS
 from orchestration.iso6346 import check_digit_expr
 from orchestration.paths import SEEDS_DIR, LedgerPaths
+from orchestration.sql import sha256_file
 
 PERIOD_START = date(2023, 8, 1)
 PERIOD_END = date(2024, 1, 31)
@@ -825,6 +825,31 @@ def _write_scale_manifests(raw_dir: Path, seed: int, rows: int, seeds: _Seeds) -
     }
 
 
+DAY_ID_BASE = 400_000_000  # waybill/container ids of one-day files: clear of the scale file's
+DAY_MAX_ROWS = 1_000_000
+
+
+def generate_day(raw_dir: Path, day: date, rows: int, seed: int = 7) -> Path:
+    """One more clean manifest file: ``rows`` consignments all dispatched on ``day``.
+
+    What a daily delivery looks like, for measuring an incremental run on top of a large
+    state. Other files are left alone; ids never collide with the scale file's.
+    """
+    if not PERIOD_START <= day <= PERIOD_END:
+        raise ValueError(f"day must lie in {PERIOD_START}..{PERIOD_END}, got {day}")
+    if not 1 <= rows <= DAY_MAX_ROWS:
+        raise ValueError(f"rows must be between 1 and {DAY_MAX_ROWS:,}, got {rows:,}")
+    path = raw_dir / "manifests" / f"synthetic_manifests_day_{day.isoformat()}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    first = DAY_ID_BASE + (day - PERIOD_START).days * DAY_MAX_ROWS
+    rng = np.random.default_rng([seed, day.toordinal()])
+    n_exp = round(rows * SCALE_EXPLOSIVE_SHARE)
+    block = _consignments(rng, n_exp, rows - n_exp, np.arange(first, first + rows))
+    block = block.with_columns(pl.lit(day).alias("dispatch_date"))
+    _as_text(block, _Seeds.load(), MANIFEST_FILES[0]).write_csv(path)
+    return path
+
+
 def _progress(rows: int | None, message: str) -> None:
     """Progress on stderr, only for runs big enough to wait for."""
     if rows is not None and rows >= 1_000_000:
@@ -1171,49 +1196,13 @@ def _prepare(raw_dir: Path, clean: bool) -> None:
     summary.unlink(missing_ok=True)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``ledger generate`` to the lead's CLI."""
-    parser = subparsers.add_parser(
-        "generate",
-        help="write the SYNTHETIC sample data into data/raw/",
-        description="Write deterministic SYNTHETIC inputs: rail manifests (five files in "
-        "different dialects with planted errors, a duplicate and a corrected re-send), "
-        "vessel port calls and five fictional reports, plus GENERATED.json describing what "
-        "was planted and the totals the pipeline should publish. With --rows N, write one "
-        "clean manifest CSV of N rows instead (for benchmarks; constant memory).",
-    )
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        type=Path,
-        default=None,
-        help="raw data folder (default: data/raw under $LEDGER_HOME or the project)",
-    )
-    parser.add_argument(
-        "--seed",
-        metavar="N",
-        type=int,
-        default=7,
-        help="random seed (default 7): same seed, same bytes",
-    )
-    parser.add_argument(
-        "--rows",
-        metavar="N",
-        type=int,
-        default=None,
-        help="scale mode: write one clean manifest CSV of N rows (e.g. 10000000) "
-        "instead of the messy sample",
-    )
-    parser.add_argument(
-        "--clean",
-        action="store_true",
-        help="first delete every file in manifests/, voyages/ and reports/ under --out",
-    )
-    parser.set_defaults(func=_cmd_generate)
-
-
-def _cmd_generate(args: argparse.Namespace) -> int:
+def cmd_generate(args: argparse.Namespace) -> int:
+    """`ledger generate` (its arguments are declared in orchestration/cli.py)."""
     out = args.out or LedgerPaths.from_env().raw_dir
+    if args.day is not None:
+        path = generate_day(out, args.day, args.rows or 55_000, seed=args.seed)
+        print(f"wrote SYNTHETIC manifests for {args.day}: {path}")
+        return 0
     summary = generate(out, seed=args.seed, rows=args.rows, clean=args.clean)
     m = summary["manifests"]
     explosive = m["current"]["explosive"]

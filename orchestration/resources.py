@@ -1,6 +1,5 @@
 """Dagster resources: configured by env vars, with defaults that work with no configuration."""
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,12 +8,11 @@ import dagster as dg
 import duckdb
 
 from orchestration.paths import LedgerPaths
+from orchestration.sql import MEMORY_LIMIT
 
 # A `dbt build` orphaned by a kill -9 of its run keeps the staging write lock until it ends
 # (about as long as a build): the next run waits for it instead of failing.
 LOCK_WAIT_SECONDS = 120.0
-# DuckDB takes 80% of RAM by default; cap it so ingest, dbt and publish spill to disk instead.
-MEMORY_LIMIT = os.environ.get("LEDGER_DUCKDB_MEMORY_LIMIT", "3GB")
 
 
 def connect_when_free(

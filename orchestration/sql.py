@@ -1,9 +1,23 @@
-"""Small DuckDB helpers shared by ingest, quality and the version store."""
+"""Small DuckDB and file helpers shared by ingest, quality, the version store and the CLI.
 
+Import-light on purpose (no Dagster, dbt or GX): the read-only CLI commands use it.
+"""
+
+import hashlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
+
+# DuckDB takes 80% of RAM by default; cap it so ingest, dbt and publish spill to disk instead.
+MEMORY_LIMIT = os.environ.get("LEDGER_DUCKDB_MEMORY_LIMIT", "3GB")
+
+
+def sha256_file(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def quote_ident(name: str) -> str:

@@ -393,3 +393,26 @@ def test_rerun_replaces_own_files_and_clean_removes_others(tmp_path: Path) -> No
     assert not foreign.exists()
     summary = json.loads((raw / "GENERATED.json").read_text())
     assert sorted(summary["files"]) == sorted(file_hashes(raw).keys() - {"GENERATED.json"})
+
+
+def test_day_mode_adds_one_day_and_leaves_the_rest(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    generate(raw, rows=1_000)
+    before = file_hashes(raw)
+    assert ledger(["generate", "--out", str(raw), "--day", "2023-11-14", "--rows", "2000"]) == 0
+    added = raw / "manifests" / "synthetic_manifests_day_2023-11-14.csv"
+    after = file_hashes(raw)
+    assert after.pop(added.relative_to(raw).as_posix())
+    assert after == before, "every other file is left as it was"
+    day = pl.read_csv(added, infer_schema=False)
+    scale = pl.read_csv(
+        raw / "manifests" / "synthetic_manifests_scale_1000.csv", infer_schema=False
+    )
+    assert day.height == 2_000 and day["dispatch_date"].unique().to_list() == ["2023-11-14"]
+    assert day["waybill_no"].n_unique() == 2_000
+    assert not set(day["waybill_no"]) & set(scale["waybill_no"])
+    assert not set(day["container_no"].drop_nulls()) & set(scale["container_no"].drop_nulls())
+    valid = day.select(is_valid_expr(pl.col("container_no")).sum()).item()
+    assert valid == day["container_no"].count()
+    with pytest.raises(ValueError, match="must lie in"):
+        ledger(["generate", "--out", str(raw), "--day", "2025-01-01"])

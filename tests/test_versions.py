@@ -12,12 +12,8 @@ import duckdb
 import pytest
 
 from orchestration.defs.publish.commands import register
-from orchestration.defs.publish.store import (
-    VersionError,
-    VersionStore,
-    code_version,
-    fingerprint_of,
-)
+from orchestration.defs.publish.store import VersionError, VersionStore, code_version
+from orchestration.inputs import fingerprint_of
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 
 

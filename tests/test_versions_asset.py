@@ -28,8 +28,8 @@ def fake_marts(shipments: int, files: dict[str, str], audit: list[tuple[str, str
                 [shipments],
             )
             ensure_raw_schema(con)
-            # m/a.csv was loaded before with other content; bad.csv was rejected
-            registry = [("m/a.csv", "00-older", "loaded"), ("bad.csv", "ff", "rejected")]
+            # bad.csv was rejected: still an input, its rejection is part of the version
+            registry = [("bad.csv", "ff", "rejected")]
             registry += [(name, sha, "loaded") for name, sha in files.items()]
             con.executemany(
                 "insert into raw.file_registry (file_sha256, source, source_file, size_bytes, "
@@ -93,7 +93,7 @@ def test_passing_audit_publishes_then_unchanged_then_a_new_version(
     meta = metadata(first)
     assert (meta["version_id"], meta["status"]) == (1, "published")
     assert meta["row_counts"] == {"fct_shipments": 10}
-    assert meta["input_files"] == 1
+    assert meta["input_files"] == 2
     assert meta["validation"] == {
         "checks": 2,
         "passed": 2,
@@ -105,7 +105,7 @@ def test_passing_audit_publishes_then_unchanged_then_a_new_version(
     }
     version = VersionStore(ledger_home).get(1)
     assert version.run_id == first.run_id
-    assert version.input_hashes == {"m/a.csv": "00-older,aa"}
+    assert version.input_hashes == {"bad.csv": "ff", "m/a.csv": "aa"}
 
     again = materialize(ledger_home, fake_marts(10, {"m/a.csv": "aa"}, PASSING))
     assert (metadata(again)["version_id"], metadata(again)["status"]) == (1, "unchanged")

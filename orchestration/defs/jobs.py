@@ -1,64 +1,66 @@
-"""The main job, its daily schedule, and the sensor that reacts to new raw files."""
+"""The main job, its daily schedule, and the sensor: both request a run only on a change."""
 
 from __future__ import annotations
 
-import hashlib
-
 import dagster as dg
 
+from orchestration.defs.publish.store import VersionStore, code_version
+from orchestration.inputs import SOURCES, fingerprint_of, input_hashes
 from orchestration.resources import LedgerResource
 
-RAW_SUFFIXES = {".csv", ".tsv", ".txt", ".jsonl", ".json", ".parquet", ".md"}
-
-# In-process: every step touches the same single-writer DuckDB file, and one process avoids
-# re-importing dbt/GX per step (seconds each) on a small machine.
+# No executor here: the Definitions-level in-process executor applies to this job and to
+# whatever the UI launches ("Materialize all", backfills): every step touches the same
+# single-writer DuckDB file, and one process avoids re-importing dbt/GX per step.
 ledger_job = dg.define_asset_job(
     "ledger_job",
     selection=dg.AssetSelection.all(),
     description="Ingest raw files, build dbt models, audit with GX + dbt tests, publish a version.",
-    executor_def=dg.in_process_executor,
 )
 
-daily_ledger_schedule = dg.ScheduleDefinition(
-    name="daily_ledger",
+
+def pending_change(ledger: LedgerResource) -> tuple[str, int, str | None]:
+    """(fingerprint of inputs + code, number of input files, why there is nothing to do)."""
+    paths = ledger.paths
+    hashes = input_hashes(paths)
+    fingerprint = fingerprint_of(hashes, code_version())
+    if not hashes:
+        return fingerprint, 0, f"no input files in {paths.raw_dir}/{{{','.join(SOURCES)}}}"
+    latest = VersionStore(paths).latest()
+    if latest is not None and latest.fingerprint == fingerprint and paths.serving_db.exists():
+        return fingerprint, len(hashes), f"{len(hashes)} input files, already {latest.label}"
+    return fingerprint, len(hashes), None
+
+
+@dg.schedule(
     job=ledger_job,
     cron_schedule="0 6 * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Full run every morning; idempotent, so an unchanged input publishes nothing.",
+    description="Every morning at 06:00 UTC, a run if inputs or code changed since the latest "
+    "version (else skipped with the reason).",
 )
-
-
-def raw_files_fingerprint(ledger: LedgerResource) -> tuple[str, int]:
-    """Names, sizes and mtimes of the raw inputs: cheap, and changes whenever a file does."""
-    digest = hashlib.sha256()
-    count = 0
-    for path in sorted(ledger.paths.raw_dir.rglob("*")):
-        if path.is_file() and path.suffix.lower() in RAW_SUFFIXES:
-            stat = path.stat()
-            digest.update(
-                f"{path.relative_to(ledger.paths.raw_dir)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode()
-            )
-            count += 1
-    return digest.hexdigest(), count
+def daily_ledger(context: dg.ScheduleEvaluationContext, ledger: LedgerResource):
+    fingerprint, _, nothing_to_do = pending_change(ledger)
+    if nothing_to_do:
+        return dg.SkipReason(nothing_to_do)
+    return dg.RunRequest(run_key=fingerprint, tags={"trigger": "schedule"})
 
 
 @dg.sensor(
     job=ledger_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Launches ledger_job when files under data/raw/ appear or change.",
+    description="Launches ledger_job when the files under data/raw/ (by sha256) differ from "
+    "those of the latest published version.",
 )
 def raw_files_sensor(
     context: dg.SensorEvaluationContext, ledger: LedgerResource
 ) -> dg.SensorResult:
-    fingerprint, count = raw_files_fingerprint(ledger)
-    if count == 0:
-        return dg.SensorResult(
-            skip_reason=dg.SkipReason(f"no input files in {ledger.paths.raw_dir}")
-        )
+    fingerprint, count, nothing_to_do = pending_change(ledger)
+    if nothing_to_do:
+        return dg.SensorResult(skip_reason=dg.SkipReason(nothing_to_do), cursor=fingerprint)
     if fingerprint == context.cursor:
-        return dg.SensorResult(skip_reason=dg.SkipReason(f"{count} raw files, none changed"))
+        return dg.SensorResult(skip_reason=dg.SkipReason(f"{count} input files, run requested"))
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=fingerprint, tags={"trigger": "raw_files"})],
         cursor=fingerprint,

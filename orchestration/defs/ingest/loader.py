@@ -8,7 +8,6 @@ for the delete + insert + registry row of one file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -40,8 +39,9 @@ from orchestration.defs.ingest.parsing import (
     voyage_plan,
 )
 from orchestration.defs.ingest.readers import FileRejected, read_table
+from orchestration.inputs import current_files
 from orchestration.resources import LedgerResource
-from orchestration.sql import quote_ident, transaction
+from orchestration.sql import quote_ident, sha256_file, transaction
 
 Log = Callable[[str], None]
 BATCH_ROWS = 500_000
@@ -333,20 +333,6 @@ class ReportSource:
             [*provenance, str(staged / "claims.parquet")],
         )
         outcome.rows_read = outcome.rows_accepted = 1
-
-
-def sha256_file(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def current_files(raw_dir: Path, source: str) -> list[tuple[str, Path]]:
-    """(name relative to data/raw, path) of every visible file of one source, in name order."""
-    folder = raw_dir / source
-    if not folder.is_dir():
-        return []
-    files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
-    return sorted((p.relative_to(raw_dir).as_posix(), p) for p in files)
 
 
 def registered(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, tuple[str, str]]:

@@ -30,18 +30,20 @@ def summarize_audit(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def loaded_input_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """sha256 per loaded raw file: with the code version, the fingerprint of a run's output."""
+def registered_input_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """sha256 of every input file this run's ingest saw, loaded or rejected.
+
+    The same key and content as ``inputs.input_hashes`` of data/raw, so ``ledger run`` can
+    tell "unchanged" before it starts; a rejected file is a change users must see published.
+    """
     exists = con.execute(
         "select count(*) from information_schema.tables "
         "where table_schema = 'raw' and table_name = 'file_registry'"
     ).fetchone()[0]
     if not exists:
         return {}
-    # a file whose content changed was loaded once per content: keep every hash, oldest first
     rows = con.execute(
-        "select source_file, string_agg(file_sha256, ',' order by loaded_at, file_sha256) "
-        "from raw.file_registry where status = 'loaded' group by source_file order by source_file"
+        "select source_file, file_sha256 from raw.file_registry order by source_file"
     ).fetchall()
     return dict(rows)
 
@@ -75,7 +77,7 @@ def published_version(
     paths = ledger.paths
     with ledger.staging() as con:
         audit = results_for_run(con, context.run_id)
-        inputs = loaded_input_hashes(con)
+        inputs = registered_input_hashes(con)
     if not audit:
         raise dg.Failure(
             description=f"run {context.run_id} has no audit results (GX/dbt tests did not run): "

@@ -32,9 +32,9 @@ from typing import Any
 
 import duckdb
 
+from orchestration.inputs import fingerprint_of
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
-from orchestration.resources import MEMORY_LIMIT
-from orchestration.sql import quote_ident, sql_literal
+from orchestration.sql import MEMORY_LIMIT, quote_ident, sql_literal
 
 VERSIONS_TABLE = "ledger_versions"
 
@@ -155,11 +155,6 @@ def _git(*args: str) -> str:
     return subprocess.run(
         ["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True, check=True
     ).stdout
-
-
-def fingerprint_of(input_hashes: Mapping[str, str], code: str) -> str:
-    payload = json.dumps({"inputs": dict(sorted(input_hashes.items())), "code": code})
-    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def label(version_id: int) -> str:
@@ -321,6 +316,22 @@ class VersionStore:
     def latest(self) -> Version | None:
         rows = self.versions()
         return rows[-1] if rows else None
+
+    def record_if_unchanged(self, fingerprint: str) -> Version | None:
+        """The latest version if it already is what a run with this fingerprint would publish.
+
+        Asked before a run does any work. None when there is work: a new fingerprint, no
+        served file, or a publish that was killed half-way (the run recovers it).
+        """
+        if not self.registry_path.exists() or not self.serving.exists():
+            return None
+        latest = self.latest()
+        if latest is None or latest.fingerprint != fingerprint or latest.status != "published":
+            return None
+        if self._rows("where status = 'pending'"):
+            return None
+        self._event("unchanged", latest.version_id, None, {"fingerprint": fingerprint})
+        return latest
 
     def served_version_id(self) -> int | None:
         """Which version the served file is, by its file identity (no DuckDB open: a process

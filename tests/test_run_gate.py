@@ -1,0 +1,127 @@
+"""Work only when something changed: the fingerprint gate of `ledger run`, the sensor and the
+schedule; read-only commands that load no pipeline; one executor for every launch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import dagster as dg
+import pytest
+
+from orchestration.definitions import defs
+from orchestration.defs.jobs import daily_ledger, raw_files_sensor
+from orchestration.defs.publish.store import VersionStore, code_version
+from orchestration.inputs import fingerprint_of, input_hashes
+from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.resources import LedgerResource
+from tests.test_versions import BASE, stage
+
+HEAVY = ("dagster", "dbt", "great_expectations", "matplotlib")
+
+
+@pytest.fixture
+def published(ledger_home: LedgerPaths) -> LedgerPaths:
+    """One raw file, published as v0001 with the fingerprint a real run would record."""
+    manifest = ledger_home.raw_dir / "manifests" / "a.csv"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text("waybill_no\n1\n")
+    stage(ledger_home, BASE)
+    VersionStore(ledger_home).publish(
+        ledger_home.staging_db, "run-1", input_hashes(ledger_home), code_version(), {"failed": 0}
+    )
+    return ledger_home
+
+
+def run_cli(home: LedgerPaths, *args: str) -> subprocess.CompletedProcess[str]:
+    """`ledger ARGS` in a fresh interpreter that reports which heavy packages it imported."""
+    probe = (
+        "import sys, json\n"
+        "from orchestration.cli import main\n"
+        f"code = main({list(args)!r})\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+        "sys.exit(code)\n"
+    )
+    env = {**os.environ, "LEDGER_HOME": str(home.home)}
+    env.pop("DAGSTER_HOME", None)
+    return subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+    )
+
+
+def imported(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("versions",),
+        ("versions", "--events"),
+        ("show", "v1"),
+        ("query", "select count(*) from fct_shipments"),
+        ("query", "--version", "v1", "select 1"),
+        ("diff", "v1", "v1"),
+        ("docs",),
+    ],
+)
+def test_read_only_commands_load_no_pipeline(published: LedgerPaths, args: tuple[str]) -> None:
+    result = run_cli(published, *args)
+    assert result.returncode == 0, result.stderr
+    assert imported(result) == []
+
+
+def test_an_unchanged_run_stops_before_any_work(published: LedgerPaths) -> None:
+    result = run_cli(published, "run")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        "v0001 unchanged: inputs and code are those of v0001; served at "
+    )
+    assert "nothing to do" in result.stderr
+    assert imported(result) == [], "no Dagster, dbt or GX loaded: no dbt build, no GX"
+    events = VersionStore(published).events()
+    assert [e["kind"] for e in events] == ["publish", "unchanged"]
+
+
+def test_a_rejected_file_is_a_change(published: LedgerPaths) -> None:
+    """A new file counts whatever ingest will make of it: its rejection must be published."""
+    (published.raw_dir / "manifests" / "junk.csv").write_bytes(b"\x00\x01binary")
+    fingerprint = fingerprint_of(input_hashes(published), code_version())
+    assert VersionStore(published).record_if_unchanged(fingerprint) is None
+
+
+def test_unchanged_after_rollback_names_the_served_version(published: LedgerPaths) -> None:
+    store = VersionStore(published)
+    (published.raw_dir / "manifests" / "b.csv").write_text("waybill_no\n2\n")
+    stage(published, {**BASE, "s99": 9.0})
+    store.publish(published.staging_db, "run-2", input_hashes(published), code_version(), {})
+    store.rollback("v1")
+    result = run_cli(published, "run")
+    assert result.stdout.startswith(
+        "v0002 unchanged: inputs and code are those of v0002; v0001 is served (rolled back)"
+    )
+
+
+def test_sensor_and_schedule_skip_what_is_already_published(published: LedgerPaths) -> None:
+    """`make ui` right after `make run`: an empty cursor must not mean a new run."""
+    ledger = LedgerResource(home=str(published.home))
+    sensed = raw_files_sensor(dg.build_sensor_context(cursor=None, resources={"ledger": ledger}))
+    assert not sensed.run_requests
+    assert "already v0001" in sensed.skip_reason.skip_message
+    scheduled = daily_ledger(dg.build_schedule_context(resources={"ledger": ledger}))
+    assert isinstance(scheduled, dg.SkipReason)
+    assert "already v0001" in scheduled.skip_message
+
+    (published.raw_dir / "manifests" / "b.csv").write_text("waybill_no\n2\n")
+    sensed = raw_files_sensor(dg.build_sensor_context(cursor=None, resources={"ledger": ledger}))
+    assert len(sensed.run_requests) == 1
+    scheduled = daily_ledger(dg.build_schedule_context(resources={"ledger": ledger}))
+    assert isinstance(scheduled, dg.RunRequest)
+
+
+def test_every_launch_runs_in_process() -> None:
+    """`ledger run`, the UI's "Materialize all" and backfills: one process, like the CLI."""
+    assert defs.get_job_def("ledger_job").executor_def is dg.in_process_executor
+    assert defs.get_implicit_global_asset_job_def().executor_def is dg.in_process_executor
