@@ -38,6 +38,11 @@ def test_run_succeeds_and_publishes_every_mart(pipeline_run: dict, served) -> No
     assert {"gx_fct_shipments", "gx_raw_manifests", "row_conservation"} <= {
         c.check_name for c in checks
     }
+    # one dbt_tests check per model, not one Dagster event set per dbt test
+    dbt_checks = {c.asset_key.to_user_string(): c for c in checks if c.check_name == "dbt_tests"}
+    assert {"fct_shipments", "agg_monthly_flows", "stg_raw__manifests"} <= dbt_checks.keys()
+    assert sum(c.metadata["tests"].value for c in dbt_checks.values()) > 300
+    assert len(checks) < 60
 
 
 def test_published_totals_match_the_generator(pipeline_run: dict, served) -> None:
@@ -146,6 +151,47 @@ def test_corrupted_data_fails_gx_and_blocks_publish(
     assert not result.success
     failed = {c.check_name for c in result.get_asset_check_evaluations() if not c.passed}
     assert any("gx" in name for name in failed), failed
+    assert not result.asset_materializations_for_node("published_version")
+    assert paths.serving_db.stat().st_ino == before, "served file untouched"
+
+
+def test_a_failing_dbt_test_is_named_and_blocks_publish(
+    pipeline_run: dict, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt tests are one check per model: the failing test is named there and in the failure."""
+    import shutil
+
+    import dagster as dg
+
+    from orchestration.paths import LedgerPaths
+    from tests.conftest import materialize_all
+
+    home = tmp_path / "home"
+    shutil.copytree(pipeline_run["paths"].home, home, ignore=shutil.ignore_patterns("dagster"))
+    monkeypatch.setenv("LEDGER_HOME", str(home))
+    paths = LedgerPaths.from_env()
+    before = paths.serving_db.stat().st_ino
+    with duckdb.connect(str(paths.staging_db)) as con:  # one manifest row stored twice
+        con.execute("insert into raw.manifests select * from raw.manifests limit 1")
+
+    result = materialize_all(
+        pipeline_run["defs"],
+        dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ingest"),
+    )
+    assert not result.success
+    checks = {
+        c.asset_key.to_user_string(): c
+        for c in result.get_asset_check_evaluations()
+        if c.check_name == "dbt_tests"
+    }
+    failed = {name: c.metadata["failing_tests"].value for name, c in checks.items() if not c.passed}
+    assert failed == {"stg_raw__manifests": ["unique_stg_raw__manifests_manifest_row_id"]}
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_failure_data.user_failure_data.description == (
+        "dbt build failed, nothing is published; failing: unique_stg_raw__manifests_manifest_row_id"
+    )
     assert not result.asset_materializations_for_node("published_version")
     assert paths.serving_db.stat().st_ino == before, "served file untouched"
 

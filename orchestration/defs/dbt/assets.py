@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import sys
+from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
@@ -13,9 +14,14 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+# Not re-exported by dagster_dbt, but the function its check specs are built with: using it
+# keeps each test on the same model as the dbt_tests spec that LedgerDbtTranslator declares.
+from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from packaging.version import Version
 
 from orchestration.defs.quality.audit import record_results
+from orchestration.markdown import markdown_table
 from orchestration.paths import DBT_PROJECT_DIR, LedgerPaths
 from orchestration.resources import LedgerResource
 
@@ -61,8 +67,37 @@ if dbt_project.preparer.using_dagster_dev() or _manifest_is_stale():
     ).wait()
 
 
+DBT_TESTS_CHECK = "dbt_tests"
+
+
 class LedgerDbtTranslator(DagsterDbtTranslator):
-    """Models keep their bare names as keys; groups follow the dbt folder layer."""
+    """Models keep their bare names as keys; groups follow the dbt folder layer; all dbt tests
+    of a model are one asset check.
+
+    One check per test (~390) cost a Dagster event set each (~14 s of a sample run) and made
+    run creation plan ~450 steps; one ``dbt_tests`` check per model lists each failing test by
+    name in its metadata instead, and blocks publish the same way.
+    """
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        per_test = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if per_test is None:
+            return None
+        name = per_test.asset_key.to_user_string()
+        return dg.AssetCheckSpec(
+            name=DBT_TESTS_CHECK,
+            asset=per_test.asset_key,
+            blocking=True,
+            description=f"Every dbt data test declared on {name} passes (not_null, unique, "
+            "accepted values, relationships, column rules, singular tests); the metadata lists "
+            "each test with its status, and a failing one blocks publish.",
+        )
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -104,6 +139,46 @@ def _record_dbt_tests(ledger: LedgerResource, run_id: str, run_results: dict[str
     return {s: statuses.count(s) for s in sorted(set(statuses))}
 
 
+def _tests_by_asset(run_results: dict[str, Any]) -> dict[dg.AssetKey, list[tuple[str, str, int]]]:
+    """(test name, status, failing rows) per asset, attached the way dagster-dbt attaches a
+    test to a model for its check specs (attached node, single parent, or meta.dagster.ref)."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    translator = LedgerDbtTranslator()
+    tests: dict[dg.AssetKey, list[tuple[str, str, int]]] = defaultdict(list)
+    for result in run_results.get("results", []):
+        key = get_asset_check_key_for_test(manifest, translator, result["unique_id"], dbt_project)
+        if key is not None:
+            name = result["unique_id"].split(".")[2]
+            tests[key.asset_key].append((name, result["status"], result.get("failures") or 0))
+    return tests
+
+
+def _model_check(key: dg.AssetCheckKey, tests: list[tuple[str, str, int]]) -> dg.AssetCheckResult:
+    """All dbt tests of one model as one result, each listed by name and status.
+
+    Tests declared with severity warn (status ``warn``) are listed but do not fail it.
+    """
+    failing = sorted(name for name, status, _ in tests if status in ("fail", "error"))
+    return dg.AssetCheckResult(
+        asset_key=key.asset_key,
+        check_name=key.name,
+        passed=bool(tests) and not failing,
+        description=None if tests else "no dbt test ran: the model was skipped",
+        metadata={
+            "tests": len(tests),
+            "failed": len(failing),
+            "warned": sum(status == "warn" for _, status, _ in tests),
+            "failing_tests": dg.MetadataValue.json(failing),
+            "results": dg.MetadataValue.md(
+                markdown_table(
+                    ["test", "status", "failing rows"],
+                    sorted(tests, key=lambda t: (t[1] == "pass", t[0])),
+                )
+            ),
+        },
+    )
+
+
 def _generate_docs(dbt: DbtCliResource, ledger: LedgerResource, target: Path) -> Path:
     """Static dbt docs (one self-contained HTML) next to GX Data Docs, rebuilt every run.
 
@@ -143,12 +218,25 @@ def ledger_dbt_assets(
     # dbt reads the database path from the environment (profiles.yml): point it at this home.
     os.environ["LEDGER_STAGING_DB"] = str(ledger.paths.staging_db)
     invocation = dbt.cli(["build"], context=context, raise_on_error=False)
-    yield from invocation.stream()
-    summary = _record_dbt_tests(ledger, context.run_id, invocation.get_artifact("run_results.json"))
+    for event in invocation.stream():
+        # dbt tests come as one event each: they become one dbt_tests result per model below
+        if not isinstance(event, dg.AssetCheckResult | dg.AssetObservation):
+            yield event
+    run_results = invocation.get_artifact("run_results.json")
+    summary = _record_dbt_tests(ledger, context.run_id, run_results)
     context.log.info(f"dbt tests: {summary}")
+    by_asset = _tests_by_asset(run_results)
+    for key in sorted(context.selected_asset_check_keys, key=str):
+        yield _model_check(key, by_asset.get(key.asset_key, []))
     if not invocation.is_successful():
+        failing = sorted(
+            r["unique_id"].split(".")[2]
+            for r in run_results.get("results", [])
+            if r["status"] in ("fail", "error")
+        )
         raise dg.Failure(
-            description="dbt build failed: see the dbt test checks and logs; nothing is published.",
+            description="dbt build failed, nothing is published; failing: "
+            + (", ".join(failing) or "see the dbt log"),
             metadata={"dbt_tests": dg.MetadataValue.json(summary)},
         )
     docs = _generate_docs(dbt, ledger, invocation.target_path)

@@ -23,16 +23,11 @@ from orchestration.defs.ingest.loader import (
     Source,
     ingest_source,
 )
+from orchestration.markdown import markdown_table
 from orchestration.resources import LedgerResource
 
 REPORTS = ReportSource()
 GROUP = "ingest"
-
-
-def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def run_metadata(outcomes: Sequence[FileOutcome]) -> dict[str, dg.MetadataValue]:
@@ -44,7 +39,7 @@ def run_metadata(outcomes: Sequence[FileOutcome]) -> dict[str, dg.MetadataValue]
         reasons.update(o.quarantine_reasons)
     mapped = {o.source_file: o.columns_mapped for o in loaded}
     unmapped = {o.source_file: o.columns_unmapped for o in loaded if o.columns_unmapped}
-    files = _markdown_table(
+    files = markdown_table(
         ["file", "status", "read", "accepted", "quarantined", "duplicates", "note"],
         [
             (
@@ -79,7 +74,7 @@ def run_metadata(outcomes: Sequence[FileOutcome]) -> dict[str, dg.MetadataValue]
         "columns_unmapped": dg.MetadataValue.json(unmapped),
         "files": dg.MetadataValue.md(files),
         "quarantine_reasons": dg.MetadataValue.md(
-            _markdown_table(["reason_code", "rows"], sorted(reasons.items()))
+            markdown_table(["reason_code", "rows"], sorted(reasons.items()))
         ),
     }
 
