@@ -223,22 +223,50 @@ def test_shipments_are_enriched_from_seeds(built: duckdb.DuckDBPyConnection) -> 
 
 
 def test_munitions_arithmetic_on_known_shipment(built: duckdb.DuckDBPyConnection) -> None:
-    """W001: 20 t; 152mm_he share 0.6, packed 46/52/60 kg, 300/400/480 rounds per container."""
+    """W001: 20 t in a container; the seed mix (152mm_he 0.6 at 46/52/60 kg and 300/400/480 per
+    container, 122mm_he 0.3 at 27/33/40 and 450/600/800, 122mm_rocket 0.1 at 75/85/95 and
+    60/75/90) blended per shipment: mass = t x 1000 x sum(share / kg)."""
     got = rows(
         built,
-        "select method, rounds_low, rounds_central, rounds_high from main.fct_munitions_equivalent"
-        " where waybill_no = 'W001' and profile_id = '152mm_he' order by method",
-    )
-    assert got[0] == ("container", 180.0, 240.0, 288.0)
-    assert got[1][0] == "mass"
-    assert got[1][1:] == pytest.approx((12000 / 60, 12000 / 52, 12000 / 46), rel=1e-12)
-    # 4 explosive shipments x 3 profiles x (mass + container); coal gets nothing
-    assert rows(
-        built, "select method, count(*) from main.fct_munitions_equivalent group by 1 order by 1"
-    ) == [
-        ("container", 12),
-        ("mass", 12),
+        "select rounds_low, rounds_central, rounds_high, container_rounds_low,"
+        " container_rounds_central, container_rounds_high from main.fct_munitions_equivalent"
+        " where waybill_no = 'W001'",
+    )[0]
+    per_kg = [
+        sum(share / kg for share, kg in zip((0.6, 0.3, 0.1), masses, strict=True))
+        for masses in ((60, 40, 95), (52, 33, 85), (46, 27, 75))
     ]
+    assert got[:3] == pytest.approx([20_000 * k for k in per_kg], rel=1e-12)
+    assert got[3:] == pytest.approx((0.6 * 300 + 0.3 * 450 + 0.1 * 60, 427.5, 537.0), rel=1e-12)
+    # one row per explosive shipment (4); the coal train gets none
+    assert rows(
+        built, "select count(*), count(distinct shipment_id) from main.fct_munitions_equivalent"
+    ) == [(4, 4)]
+
+
+def test_the_summable_table_gives_the_headline_and_the_profile_split_adds_up(
+    built: duckdb.DuckDBPyConnection,
+) -> None:
+    """What a BI user sums is the headline (mass) figure; the split by calibre sums back to it."""
+    headline = rows(
+        built,
+        "select sum(rounds_low), sum(rounds_central), sum(rounds_high)"
+        " from main.fct_munitions_equivalent",
+    )[0]
+    by_profile = rows(
+        built,
+        "select sum(rounds_low), sum(rounds_central), sum(rounds_high)"
+        " from main.agg_munitions_by_profile",
+    )[0]
+    monthly = rows(
+        built,
+        "select sum(rounds_low), sum(rounds_central), sum(rounds_high) from main.agg_monthly_flows",
+    )[0]
+    assert by_profile == pytest.approx(headline, rel=1e-12)
+    assert monthly == pytest.approx(headline, rel=1e-12)
+    tonnes = rows(built, "select sum(net_tonnes) from main.fct_shipments where is_explosive")[0][0]
+    blended_kg = 1 / (0.6 / 52 + 0.3 / 33 + 0.1 / 85)
+    assert headline[1] == pytest.approx(tonnes * 1000 / blended_kg, rel=1e-12)
 
 
 def test_calibration_blend_matches_analysts_kg_per_round(built: duckdb.DuckDBPyConnection) -> None:
@@ -264,9 +292,7 @@ def test_monthly_flows_cover_explosives_only(built: duckdb.DuckDBPyConnection) -
         (date(2023, 10, 1), "986808-515202", 10.0, 1),
         (date(2024, 1, 1), "986808-582007", 15.0, 1),
     ]
-    mass_total = rows(
-        built, "select sum(rounds_central) from main.fct_munitions_equivalent where method = 'mass'"
-    )[0][0]
+    mass_total = rows(built, "select sum(rounds_central) from main.fct_munitions_equivalent")[0][0]
     assert rows(built, "select sum(rounds_central) from main.agg_monthly_flows")[0][0] == (
         pytest.approx(mass_total, rel=1e-12)
     )
@@ -380,6 +406,7 @@ def test_every_mart_table_has_is_synthetic(built: duckdb.DuckDBPyConnection) -> 
         for name in sorted(
             [
                 "agg_monthly_flows",
+                "agg_munitions_by_profile",
                 "dim_ports",
                 "dim_reports",
                 "dim_stations",

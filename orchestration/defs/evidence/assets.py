@@ -5,9 +5,7 @@ import io
 import os
 
 import dagster as dg
-from matplotlib import image
 
-from orchestration.defs.evidence.charts import load_evidence, summary_facts, write_evidence
 from orchestration.resources import LedgerResource
 
 # A half-size thumbnail is embedded in the run's metadata; anything bigger would bloat the event
@@ -26,6 +24,11 @@ PREVIEW_MAX_BYTES = 100_000
 def evidence_report(
     context: dg.AssetExecutionContext, ledger: LedgerResource
 ) -> dg.MaterializeResult:
+    # matplotlib costs ~2 s to import: loading the definitions (UI, sensor ticks) skips it
+    from matplotlib import image
+
+    from orchestration.defs.evidence.charts import load_evidence, summary_facts, write_evidence
+
     paths = ledger.paths
     served = paths.serving_db
     if not served.exists():

@@ -42,7 +42,8 @@ VERSIONS_TABLE = "ledger_versions"
 # both versions) is compared as a multiset of whole rows.
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "fct_shipments": ("shipment_id",),
-    "fct_munitions_equivalent": ("shipment_id", "profile_id", "method"),
+    "fct_munitions_equivalent": ("shipment_id",),
+    "agg_munitions_by_profile": ("month", "route_id", "profile_id"),
     "agg_monthly_flows": ("month", "route_id"),
     "fct_claims": ("claim_id",),
     "fct_claim_reconciliation": ("claim_id",),

@@ -9,6 +9,9 @@ import duckdb
 
 from orchestration.sql import transaction
 
+# An error-level failure blocks publish; a warning is recorded and shown, nothing more.
+SEVERITIES = ("error", "warn")
+
 AUDIT_COLUMNS = (
     "run_id",
     "check_name",

@@ -41,10 +41,10 @@ from great_expectations.data_context.types.resource_identifiers import (
 )
 from great_expectations.validator.v1_validator import Validator as V1Validator
 
+from orchestration.defs.quality.audit import SEVERITIES
 from orchestration.paths import EXPECTATIONS_DIR
 from orchestration.sql import quote_ident
 
-SEVERITIES = ("error", "warn")
 _GX_SEVERITY = {"error": "critical", "warn": "warning"}
 DEFAULT_CHUNK_ROWS = 1_000_000
 SAMPLE_SIZE = 20

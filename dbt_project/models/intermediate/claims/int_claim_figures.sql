@@ -68,11 +68,11 @@ daily_rounds as (
 
     select
         dispatch_date as flow_date,
-        sum(case when method = 'mass' then rounds_low end) as mass_low,
-        sum(case when method = 'mass' then rounds_central end) as mass_central,
-        sum(case when method = 'mass' then rounds_high end) as mass_high,
-        sum(case when method = 'container' then rounds_low end) as container_low,
-        sum(case when method = 'container' then rounds_high end) as container_high
+        sum(rounds_low) as mass_low,
+        sum(rounds_central) as mass_central,
+        sum(rounds_high) as mass_high,
+        sum(container_rounds_low) as container_low,
+        sum(container_rounds_high) as container_high
     from munitions
     group by dispatch_date
 

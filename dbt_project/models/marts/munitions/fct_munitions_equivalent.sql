@@ -1,7 +1,9 @@
-{#- Two independent estimates per explosive shipment and munition profile:
-    mass      rounds = net tonnes x 1000 x mix share / packed kg per round
-              (the LOW round count uses the HIGH packed mass and vice versa);
-    container rounds = containers x rounds per 20 ft container x mix share. -#}
+{#- One row per explosive shipment: the rounds it could hold, by two independent methods, each
+    with low / central / high bounds and the blended parameters used. Summing rounds_central over
+    any set of shipments gives the headline (mass) figure for that set.
+    mass       rounds = net tonnes x 1000 / blended packed kg per round, where the blend of the
+               profile mix is 1 / sum(mix_share / kg); the LOW count uses the HIGH packed mass.
+    container  rounds = containers x blended rounds per container = sum(mix_share x rounds). -#}
 with
 
 shipments as (
@@ -17,80 +19,57 @@ profiles as (
 
 ),
 
-by_mass as (
+blend as (
+
+    select
+        1.0 / sum(mix_share / kg_per_round_low) as kg_per_round_low,
+        1.0 / sum(mix_share / kg_per_round_central) as kg_per_round_central,
+        1.0 / sum(mix_share / kg_per_round_high) as kg_per_round_high,
+        sum(mix_share * rounds_per_container_low) as rounds_per_container_low,
+        sum(mix_share * rounds_per_container_central) as rounds_per_container_central,
+        sum(mix_share * rounds_per_container_high) as rounds_per_container_high,
+        count(*) as profiles
+    from profiles
+
+),
+
+estimates as (
 
     select
         shipments.shipment_id,
         shipments.waybill_no,
-        profiles.profile_id,
-        'mass' as method,
         shipments.dispatch_date,
         shipments.dispatch_month,
         shipments.route_id,
         shipments.net_tonnes,
+        -- one consignment with a container number is one container load
         case when shipments.container_no is null then 0 else 1 end as containers,
-        profiles.mix_share,
-        profiles.kg_per_round_low,
-        profiles.kg_per_round_central,
-        profiles.kg_per_round_high,
-        cast(null as double) as rounds_per_container_low,
-        cast(null as double) as rounds_per_container_central,
-        cast(null as double) as rounds_per_container_high,
-        shipments.net_tonnes * 1000.0 * profiles.mix_share / profiles.kg_per_round_high as rounds_low,
-        shipments.net_tonnes * 1000.0 * profiles.mix_share / profiles.kg_per_round_central as rounds_central,
-        shipments.net_tonnes * 1000.0 * profiles.mix_share / profiles.kg_per_round_low as rounds_high,
+        blend.profiles,
+        blend.kg_per_round_low,
+        blend.kg_per_round_central,
+        blend.kg_per_round_high,
+        blend.rounds_per_container_low,
+        blend.rounds_per_container_central,
+        blend.rounds_per_container_high,
+        shipments.net_tonnes * 1000.0 / blend.kg_per_round_high as rounds_low,
+        shipments.net_tonnes * 1000.0 / blend.kg_per_round_central as rounds_central,
+        shipments.net_tonnes * 1000.0 / blend.kg_per_round_low as rounds_high,
+        case when shipments.container_no is not null then blend.rounds_per_container_low end
+            as container_rounds_low,
+        case when shipments.container_no is not null then blend.rounds_per_container_central end
+            as container_rounds_central,
+        case when shipments.container_no is not null then blend.rounds_per_container_high end
+            as container_rounds_high,
         shipments.is_synthetic
 
     from shipments
-    cross join profiles
-
-),
-
-by_container as (
-
-    select
-        shipments.shipment_id,
-        shipments.waybill_no,
-        profiles.profile_id,
-        'container' as method,
-        shipments.dispatch_date,
-        shipments.dispatch_month,
-        shipments.route_id,
-        shipments.net_tonnes,
-        1 as containers,
-        profiles.mix_share,
-        cast(null as double) as kg_per_round_low,
-        cast(null as double) as kg_per_round_central,
-        cast(null as double) as kg_per_round_high,
-        profiles.rounds_per_container_low,
-        profiles.rounds_per_container_central,
-        profiles.rounds_per_container_high,
-        profiles.rounds_per_container_low * profiles.mix_share as rounds_low,
-        profiles.rounds_per_container_central * profiles.mix_share as rounds_central,
-        profiles.rounds_per_container_high * profiles.mix_share as rounds_high,
-        shipments.is_synthetic
-
-    from shipments
-    cross join profiles
-    -- one consignment is one container load; without a container number there is nothing to count
-    where shipments.container_no is not null
-
-),
-
-unioned as (
-
-    select * from by_mass
-    union all
-    select * from by_container
+    cross join blend
 
 ),
 
 final as (
 
-    select
-        {{ surrogate_key(['shipment_id', 'profile_id', 'method']) }} as estimate_id,
-        *
-    from unioned
+    select * from estimates
 
 )
 

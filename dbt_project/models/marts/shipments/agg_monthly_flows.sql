@@ -11,7 +11,6 @@ shipments as (
 munitions as (
 
     select * from {{ ref('fct_munitions_equivalent') }}
-    where method = 'mass'
 
 ),
 
