@@ -39,9 +39,9 @@ from orchestration.defs.ingest.parsing import (
     voyage_plan,
 )
 from orchestration.defs.ingest.readers import FileRejected, read_table
-from orchestration.inputs import current_files
+from orchestration.inputs import LINK_OUTSIDE_RAW, current_files, file_digest, leaves_raw
 from orchestration.resources import LedgerResource
-from orchestration.sql import quote_ident, sha256_file, transaction
+from orchestration.sql import quote_ident, transaction
 
 Log = Callable[[str], None]
 BATCH_ROWS = 500_000
@@ -463,8 +463,11 @@ def ingest_source(ledger: LedgerResource, source: Source, log: Log, warn: Log) -
     with tempfile.TemporaryDirectory(
         dir=paths.warehouse_dir, prefix=scratch_prefix
     ) as scratch_root:
+        raw_root = paths.raw_dir.resolve()
         for index, (name, path) in enumerate(files):
-            outcome = FileOutcome(name, sha256_file(path), path.stat().st_size)
+            outside = leaves_raw(path, raw_root)
+            size = 0 if outside else path.stat().st_size
+            outcome = FileOutcome(name, file_digest(paths.raw_dir, path), size)
             outcomes.append(outcome)
             previous = registry.get(name)
             if previous is not None and previous[0] == outcome.file_sha256:
@@ -473,7 +476,11 @@ def ingest_source(ledger: LedgerResource, source: Source, log: Log, warn: Log) -
             first = _first_loaded(registry, outcome.file_sha256, name)
             staged = None
             scratch = Path(scratch_root) / str(index)
-            if first is not None:
+            if outside:  # rejected by name: the target is never opened
+                outcome.status, outcome.reason_code = "rejected", LINK_OUTSIDE_RAW
+                outcome.message = f"{name}: symbolic link points outside data/raw; not read"
+                warn(f"rejected {LINK_OUTSIDE_RAW}: {outcome.message}")
+            elif first is not None:
                 outcome.status = "duplicate"
                 outcome.message = f"{name}: same content (sha256) as {first}, ingested once"
                 log(outcome.message)
