@@ -1,4 +1,5 @@
-"""Links in data/raw: nothing outside data/raw is read, a link there is rejected by name."""
+"""Links in data/raw and what rejection messages may quote: nothing outside data/raw is read,
+and no message carries more of a file than a short, marked excerpt."""
 
 from __future__ import annotations
 
@@ -129,3 +130,62 @@ def test_a_linked_data_raw_folder_is_inside_data_raw(tmp_path: Path) -> None:
         "loaded",
         1,
     )
+
+
+def test_messages_quote_at_most_a_marked_excerpt_of_the_file(ledger_home: LedgerPaths) -> None:
+    """A header, a value or a station name is cut to 80 characters; raw_record keeps the row."""
+    line = "x" * 70 + SECRET * 10  # one column, no separator
+    write(ledger_home, "manifests/one_line.csv", f"{line}\nsecond\n")
+    long_date = "2023-08-01" + "9" * 200
+    long_station = "Z" * 100
+    write(
+        ledger_home,
+        "manifests/long_values.csv",
+        f"{HEADER}\n{row('W1', dispatch_date=long_date)}\n"
+        f"{row('W2', origin_station_code='', origin_station=long_station)}\n",
+    )
+
+    outcomes = {
+        o.source_file: o
+        for o in ingest_source(LedgerResource(home=str(ledger_home.home)), MANIFESTS, print, print)
+    }
+
+    one_line = outcomes["manifests/one_line.csv"]
+    assert (one_line.status, one_line.reason_code) == ("rejected", "missing_required_columns")
+    found = str([line])[:79] + "…"
+    assert one_line.message == (
+        "manifests/one_line.csv: missing required columns ['waybill_no', 'dispatch_date',"
+        " 'origin_station_code or origin_station', 'destination_station_code or"
+        f" destination_station', 'cargo_code', 'gross_weight']; found columns {found};"
+        " expected ['waybill_no', 'dispatch_date', 'origin_station_code', 'origin_station',"
+        " 'destination_station_code', 'destination_station', 'shipper', 'consignee',"
+        " 'cargo_code', 'cargo_description', 'hazard_class', 'wagon_no', 'container_no',"
+        " 'gross_weight', 'weight_unit', 'packages'] (or a known alias)"
+    )
+    assert SECRET not in one_line.message
+    assert query(
+        ledger_home,
+        "select source_row, field, reason_code, message from raw.quarantine"
+        " where source_file = 'manifests/long_values.csv' order by 1",
+    ) == [
+        (
+            1,
+            "dispatch_date",
+            "unparseable_date",
+            f"manifests/long_values.csv row 1, field 'dispatch_date': '{long_date[:79]}…'"
+            " is not a date (YYYY-MM-DD, DD.MM.YYYY, DD/MM/YYYY)",
+        ),
+        (
+            2,
+            "origin_station",
+            "unknown_station",
+            f"manifests/long_values.csv row 2, field 'origin_station': station"
+            f" '{long_station[:79]}…' is not a code, name or alias in seeds/stations.csv",
+        ),
+    ]
+    raw_records = query(
+        ledger_home,
+        "select json_extract_string(raw_record, '$.dispatch_date') from raw.quarantine"
+        " where source_file = 'manifests/long_values.csv' and source_row = 1",
+    )
+    assert raw_records == [(long_date,)]

@@ -34,11 +34,12 @@ from orchestration.defs.ingest.parsing import (
     Lookups,
     ParsePlan,
     apply_plan,
+    excerpt,
     manifest_plan,
     parse_date_expr,
     voyage_plan,
 )
-from orchestration.defs.ingest.readers import FileRejected, read_table
+from orchestration.defs.ingest.readers import FileRejected, error_text, read_table
 from orchestration.inputs import LINK_OUTSIDE_RAW, current_files, file_digest, leaves_raw
 from orchestration.resources import LedgerResource
 from orchestration.sql import quote_ident, transaction
@@ -116,8 +117,8 @@ def stage_batches(frame: pl.LazyFrame, plan: ParsePlan, display: str, scratch: P
             accepted.write_parquet(accepted_dir / f"{index:06d}.parquet")
             quarantined.write_parquet(quarantined_dir / f"{index:06d}.parquet")
     except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FileRejected("unreadable_file", f"{display}: cannot be read ({message})") from exc
+        message = f"{display}: cannot be read ({error_text(exc)})"
+        raise FileRejected("unreadable_file", message) from exc
     text.unlink()
     return rows
 
@@ -150,7 +151,8 @@ class TableSource:
             rows += text.rejected.height
         if rows == 0:
             found = [*text.columns_mapped, *text.columns_unmapped]
-            raise FileRejected("header_only", f"{display}: a header but no data rows ({found})")
+            header = excerpt(str(found))
+            raise FileRejected("header_only", f"{display}: a header but no data rows ({header})")
         return scratch
 
     def insert(self, con: duckdb.DuckDBPyConnection, staged: Path, outcome: FileOutcome) -> None:
@@ -295,7 +297,7 @@ class ReportSource:
         try:
             report = read_report(path)
         except (ReportError, UnicodeDecodeError) as exc:
-            raise FileRejected("unreadable_file", f"{display}: {exc}") from exc
+            raise FileRejected("unreadable_file", f"{display}: {error_text(exc)}") from exc
         meta = report.front_matter
         row = {k: None if meta.get(k) is None else str(meta[k]) for k in REPORT_FIELDS}
         pl.DataFrame(
