@@ -1,13 +1,15 @@
 """`ledger versions|show|diff|rollback|query|gc`: inspect and manage published versions.
 
 Every command reads the SQLite registry (safe while a run publishes) and opens DuckDB files
-read-only, except rollback and gc, which take the same lock as a publish.
+read-only, except rollback and gc, which take the same lock as a publish. The read-only ones
+create no file or folder, so they work on read-only storage and never create a mistyped home.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -16,10 +18,13 @@ import duckdb
 
 from orchestration.defs.publish.store import Version, VersionError, VersionStore, label
 from orchestration.paths import LedgerPaths
+from orchestration.storage import StorageError, require_home
 
 
 def _store() -> VersionStore:
-    return VersionStore(LedgerPaths.from_env())
+    paths = LedgerPaths.from_env()
+    require_home(paths)
+    return VersionStore(paths)
 
 
 def _print_json(payload: Any) -> None:
@@ -175,12 +180,13 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _guard(func: Command) -> Command:
-    """Turn store and SQL errors into a one-line message and exit code 2, not a traceback."""
+    """Turn store, storage and SQL errors into a one-line message and exit code 2, not a
+    traceback (sqlite3: e.g. a rollback on a registry file someone made read-only)."""
 
     def run(args: argparse.Namespace) -> int:
         try:
             return func(args)
-        except (VersionError, duckdb.Error) as exc:
+        except (VersionError, StorageError, duckdb.Error, sqlite3.Error) as exc:
             print(f"ledger {args.command}: {exc}", file=sys.stderr)
             return 2
 
