@@ -150,8 +150,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     store = _store()
-    before = store.served_version_id()
-    version = store.rollback(args.version)
+    version, before = store.rollback(args.version)
+    if before == version.version_id:
+        print(f"{version.label} is already served at {store.serving}; nothing to do")
+        return 0
     was = label(before) if before is not None else "nothing"
     print(f"serving {version.label} (was {was}) at {store.serving}")
     return 0
@@ -243,7 +245,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Make data/warehouse/ledger.duckdb serve version V again (atomic swap: "
         "open BI connections keep reading what they opened). History is kept: the rollback is "
         "recorded as an event, and the next run that changes inputs or code publishes a new "
-        "version as usual. A run on unchanged inputs leaves the rollback in place.",
+        "version as usual. A run on unchanged inputs leaves the rollback in place. Rolling "
+        "back to the version already served does nothing and records nothing.",
         epilog="example: ledger rollback v0002",
     )
     p.add_argument("version", help="version id to serve")

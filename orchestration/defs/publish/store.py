@@ -512,8 +512,12 @@ class VersionStore:
         _fsync(self.serving.parent)
 
     # -- rollback, gc, recovery -----------------------------------------------------------
-    def rollback(self, version_id: int | str) -> Version:
-        """Serve an older (or newer) kept version again; history is never rewritten."""
+    def rollback(self, version_id: int | str) -> tuple[Version, int | None]:
+        """Serve an older (or newer) kept version again; history is never rewritten.
+
+        Returns the version and the one served before. When that is the same version,
+        nothing is rebuilt and no event recorded: there was nothing to roll back.
+        """
         vid = parse_version_id(version_id)
         with self._lock():
             self.recover()
@@ -521,9 +525,11 @@ class VersionStore:
             if version.status != "published":
                 raise VersionError(f"version {label(vid)} is {version.status}; it cannot be served")
             served = self.served_version_id()
+            if served == vid:
+                return version, served
             self._serve(vid)
             self._event("rollback", vid, None, {"from_version": served})
-        return self.get(vid)
+        return self.get(vid), served
 
     def gc(self, keep: int) -> list[int]:
         """Delete version files beyond the newest ``keep``; the served one always stays."""
