@@ -208,6 +208,16 @@ def test_read_commands_create_nothing_on_writable_storage(tmp_path: Path) -> Non
     assert list(empty.home.iterdir()) == []
 
 
+def test_a_registry_not_yet_given_its_tables_reads_as_empty(ledger_home: LedgerPaths) -> None:
+    """The first publish creates the file, then its tables: a reader in between sees none."""
+    registry = ledger_home.versions_dir / "registry.sqlite"
+    registry.touch()
+    store = VersionStore(ledger_home)
+    assert (store.versions(), store.events()) == ([], [])
+    assert sorted(p.name for p in ledger_home.versions_dir.iterdir()) == ["registry.sqlite"]
+    assert registry.stat().st_size == 0
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -266,10 +266,19 @@ class VersionStore:
             con.close()
 
     def _select(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple]]:
-        """A read that creates nothing: no registry yet reads as no rows."""
+        """A read that creates nothing: no registry yet reads as no rows, and so does one the
+        first publish has created but not yet given its tables (a moment, but a real one)."""
         if not self.registry_path.exists():
             return [], []
-        return read_registry(self.registry_path, sql, params)
+        try:
+            return read_registry(self.registry_path, sql, params)
+        except sqlite3.OperationalError as exc:
+            tables = "select count(*) from sqlite_master where type = 'table'"
+            if "no such table" in str(exc) and read_registry(self.registry_path, tables)[1] == [
+                (0,)
+            ]:
+                return [], []
+            raise
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
