@@ -273,12 +273,12 @@ class VersionStore:
         try:
             return read_registry(self.registry_path, sql, params)
         except sqlite3.OperationalError as exc:
-            tables = "select count(*) from sqlite_master where type = 'table'"
-            if "no such table" in str(exc) and read_registry(self.registry_path, tables)[1] == [
-                (0,)
-            ]:
-                return [], []
-            raise
+            if "no such table" not in str(exc):
+                raise
+            count = "select count(*) from sqlite_master where type = 'table'"
+            if read_registry(self.registry_path, count)[1] != [(0,)]:
+                raise
+            return [], []
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
