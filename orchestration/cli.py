@@ -15,6 +15,7 @@ from orchestration.defs.publish.commands import register as register_versions
 from orchestration.defs.publish.store import VersionStore, code_version, label
 from orchestration.inputs import fingerprint_of, input_hashes
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.storage import StorageError, prepare_run
 
 # Only what the chosen command needs is imported: Dagster, dbt, GX and matplotlib cost ~10 s,
 # so they load inside `ledger run` / `ledger ui`, never for `versions`, `query`, `diff`, ...
@@ -69,7 +70,12 @@ def unchanged_version(paths: LedgerPaths) -> str | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    paths = LedgerPaths.from_env().ensure()
+    paths = LedgerPaths.from_env()
+    try:  # before any work: read-only storage is one line, not a traceback from publish
+        prepare_run(paths)
+    except StorageError as exc:
+        print(f"ledger run: {exc}", file=sys.stderr)
+        return 2
     if not args.force and (message := unchanged_version(paths)):
         print(message)
         print("nothing to do (use --force to build and audit anyway)", file=sys.stderr)
@@ -151,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
         "audit with GX + dbt tests, and publish a new version only if the audit passes. When the "
         "input files (by sha256) and the code are those of the latest version it says so and "
         "stops before any work. Exit code 1 when the run failed (the served version is "
-        "unchanged).",
+        "unchanged); 2 when it cannot write where it must (read-only storage), before any "
+        "work.",
     )
     run.add_argument(
         "--force",

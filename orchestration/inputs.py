@@ -17,15 +17,47 @@ from orchestration.sql import sha256_file
 
 SOURCES = ("manifests", "voyages", "reports")
 HASH_CACHE = "input_hashes.json"
+LINK_OUTSIDE_RAW = "link_outside_raw"  # reason code of a file whose link leaves data/raw
 
 
 def current_files(raw_dir: Path, source: str) -> list[tuple[str, Path]]:
-    """(name relative to data/raw, path) of every visible file of one source, in name order."""
+    """(name relative to data/raw, path) of every visible file of one source, in name order.
+
+    A symbolic link that leaves data/raw is listed whatever it points to (file, folder,
+    nothing) without touching its target: ingest rejects it by name, so it is seen, not
+    followed. Links inside data/raw are ordinary files.
+    """
     folder = raw_dir / source
     if not folder.is_dir():
         return []
-    files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    root = raw_dir.resolve()
+    files = [
+        p
+        for p in folder.rglob("*")
+        if not p.name.startswith(".") and (leaves_raw(p, root) or p.is_file())
+    ]
     return sorted((p.relative_to(raw_dir).as_posix(), p) for p in files)
+
+
+def leaves_raw(path: Path, raw_root: Path) -> bool:
+    """True when ``path`` resolves (through any link on the way) outside ``raw_root``.
+
+    ``raw_root`` is data/raw already resolved, so a data/raw that is itself a link (a mounted
+    volume) still counts as inside.
+    """
+    return not path.resolve().is_relative_to(raw_root)
+
+
+def file_digest(raw_dir: Path, path: Path) -> str:
+    """sha256 of the file's bytes; for a link leaving data/raw, of where it points.
+
+    The target of such a link is never opened: its content must not reach any table, and
+    even its hash would let anyone confirm a guess of a short secret.
+    """
+    target = path.resolve()
+    if not target.is_relative_to(raw_dir.resolve()):
+        return hashlib.sha256(f"{LINK_OUTSIDE_RAW}:{target}".encode()).hexdigest()
+    return sha256_file(path)
 
 
 def input_hashes(paths: LedgerPaths) -> dict[str, str]:
@@ -41,8 +73,12 @@ def input_hashes(paths: LedgerPaths) -> dict[str, str]:
         cache = {}
     hashes: dict[str, str] = {}
     fresh: dict[str, list] = {}
+    root = paths.raw_dir.resolve()
     for source in SOURCES:
         for name, path in current_files(paths.raw_dir, source):
+            if leaves_raw(path, root):  # never stat or read the target
+                hashes[name] = file_digest(paths.raw_dir, path)
+                continue
             st = path.stat()
             stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
             known = cache.get(name)

@@ -317,6 +317,28 @@ def test_cli_versions_show_diff_rollback_query_gc(
     assert err.startswith('ledger query: Binder Error: Referenced column "nope" was not found')
 
 
+def test_rollback_to_the_served_version_does_nothing_and_records_nothing(
+    store: VersionStore, ledger_home: LedgerPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(ledger_home, BASE)
+    publish(store, "run-1", {"a": "1"})
+    stage(ledger_home, BASE | {"s10": 1.0})
+    publish(store, "run-2", {"a": "2"})
+    served = ledger_home.serving_db.stat()
+    events = store.events()
+
+    code, out, err = run_cli(["rollback", "v2"], capsys)
+
+    nothing = f"v0002 is already served at {ledger_home.serving_db}; nothing to do\n"
+    assert (code, out, err) == (0, nothing, "")
+    assert store.events() == events
+    after = ledger_home.serving_db.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (served.st_ino, served.st_mtime_ns)
+    assert run_cli(["rollback", "v1"], capsys)[1].startswith("serving v0001 (was v0002)")
+    assert run_cli(["rollback", "1"], capsys)[1] == nothing.replace("v0002", "v0001")
+    assert [e["kind"] for e in store.events()] == ["publish", "publish", "rollback"]
+
+
 def test_no_served_file_yet_is_a_clear_error(store: VersionStore) -> None:
     with pytest.raises(VersionError, match="ledger.duckdb does not exist: nothing published yet"):
         store.query("select 1")

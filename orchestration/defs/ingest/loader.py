@@ -34,14 +34,15 @@ from orchestration.defs.ingest.parsing import (
     Lookups,
     ParsePlan,
     apply_plan,
+    excerpt,
     manifest_plan,
     parse_date_expr,
     voyage_plan,
 )
-from orchestration.defs.ingest.readers import FileRejected, read_table
-from orchestration.inputs import current_files
+from orchestration.defs.ingest.readers import FileRejected, error_text, read_table
+from orchestration.inputs import LINK_OUTSIDE_RAW, current_files, file_digest, leaves_raw
 from orchestration.resources import LedgerResource
-from orchestration.sql import quote_ident, sha256_file, transaction
+from orchestration.sql import quote_ident, transaction
 
 Log = Callable[[str], None]
 BATCH_ROWS = 500_000
@@ -116,8 +117,8 @@ def stage_batches(frame: pl.LazyFrame, plan: ParsePlan, display: str, scratch: P
             accepted.write_parquet(accepted_dir / f"{index:06d}.parquet")
             quarantined.write_parquet(quarantined_dir / f"{index:06d}.parquet")
     except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FileRejected("unreadable_file", f"{display}: cannot be read ({message})") from exc
+        message = f"{display}: cannot be read ({error_text(exc)})"
+        raise FileRejected("unreadable_file", message) from exc
     text.unlink()
     return rows
 
@@ -150,7 +151,8 @@ class TableSource:
             rows += text.rejected.height
         if rows == 0:
             found = [*text.columns_mapped, *text.columns_unmapped]
-            raise FileRejected("header_only", f"{display}: a header but no data rows ({found})")
+            header = excerpt(str(found))
+            raise FileRejected("header_only", f"{display}: a header but no data rows ({header})")
         return scratch
 
     def insert(self, con: duckdb.DuckDBPyConnection, staged: Path, outcome: FileOutcome) -> None:
@@ -295,7 +297,7 @@ class ReportSource:
         try:
             report = read_report(path)
         except (ReportError, UnicodeDecodeError) as exc:
-            raise FileRejected("unreadable_file", f"{display}: {exc}") from exc
+            raise FileRejected("unreadable_file", f"{display}: {error_text(exc)}") from exc
         meta = report.front_matter
         row = {k: None if meta.get(k) is None else str(meta[k]) for k in REPORT_FIELDS}
         pl.DataFrame(
@@ -463,8 +465,11 @@ def ingest_source(ledger: LedgerResource, source: Source, log: Log, warn: Log) -
     with tempfile.TemporaryDirectory(
         dir=paths.warehouse_dir, prefix=scratch_prefix
     ) as scratch_root:
+        raw_root = paths.raw_dir.resolve()
         for index, (name, path) in enumerate(files):
-            outcome = FileOutcome(name, sha256_file(path), path.stat().st_size)
+            outside = leaves_raw(path, raw_root)
+            size = 0 if outside else path.stat().st_size
+            outcome = FileOutcome(name, file_digest(paths.raw_dir, path), size)
             outcomes.append(outcome)
             previous = registry.get(name)
             if previous is not None and previous[0] == outcome.file_sha256:
@@ -473,7 +478,11 @@ def ingest_source(ledger: LedgerResource, source: Source, log: Log, warn: Log) -
             first = _first_loaded(registry, outcome.file_sha256, name)
             staged = None
             scratch = Path(scratch_root) / str(index)
-            if first is not None:
+            if outside:  # rejected by name: the target is never opened
+                outcome.status, outcome.reason_code = "rejected", LINK_OUTSIDE_RAW
+                outcome.message = f"{name}: symbolic link points outside data/raw; not read"
+                warn(f"rejected {LINK_OUTSIDE_RAW}: {outcome.message}")
+            elif first is not None:
                 outcome.status = "duplicate"
                 outcome.message = f"{name}: same content (sha256) as {first}, ingested once"
                 log(outcome.message)

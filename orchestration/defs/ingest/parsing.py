@@ -142,6 +142,14 @@ LADEN_VALUES: dict[str, bool] = {
 }
 
 ENCODING_ERROR_CHAR = "\ufffd"  # what the lossy UTF-8 decoder puts where bytes were invalid
+# Messages quote file content at most this many characters (then "…"): enough to find the
+# problem, never a whole record, field or line of a file someone should not have published.
+EXCERPT_CHARS = 80
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, marked with "…" when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def normalise_header(name: str) -> str:
@@ -340,8 +348,14 @@ class Rule:
     detail: pl.Expr
 
 
+def excerpt_expr(value: pl.Expr) -> pl.Expr:
+    """:func:`excerpt` for a column: what a message may quote of a value (raw_record has it all)."""
+    cut = value.str.slice(0, EXCERPT_CHARS - 1) + pl.lit("…")
+    return pl.when(value.str.len_chars() > EXCERPT_CHARS).then(cut).otherwise(value)
+
+
 def quoted(col: str) -> pl.Expr:
-    return pl.concat_str(pl.lit("'"), pl.col(col).fill_null(""), pl.lit("'"))
+    return pl.concat_str(pl.lit("'"), excerpt_expr(pl.col(col).fill_null("")), pl.lit("'"))
 
 
 def reason_exprs(rules: Sequence[Rule]) -> list[pl.Expr]:
@@ -488,7 +502,7 @@ def manifest_plan(lookups: Lookups, today: date) -> ParsePlan:
     def station_detail(side: str) -> pl.Expr:
         return pl.concat_str(
             pl.lit("station '"),
-            pl.coalesce(pl.col(f"{side}_station_code"), pl.col(f"{side}_station")),
+            excerpt_expr(pl.coalesce(pl.col(f"{side}_station_code"), pl.col(f"{side}_station"))),
             pl.lit("' is not a code, name or alias in seeds/stations.csv"),
         )
 
@@ -504,7 +518,7 @@ def manifest_plan(lookups: Lookups, today: date) -> ParsePlan:
             "weight_unit",
             pl.concat_str(
                 pl.lit("unit '"),
-                pl.col("__unit"),
+                excerpt_expr(pl.col("__unit")),
                 pl.lit("' of weight "),
                 quoted("gross_weight"),
                 pl.lit(" is not kg or t"),

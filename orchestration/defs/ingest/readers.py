@@ -24,6 +24,7 @@ import polars as pl
 from orchestration.defs.ingest.parsing import (
     ENCODING_ERROR_CHAR,
     clean_text,
+    excerpt,
     map_headers,
     missing_required,
 )
@@ -45,6 +46,17 @@ RAW_RECORD_BYTES = 200
 # csv module errors (CPython's wording) for a quoted field still open at the end of the file,
 # or grown past the field size limit: both mean a quote that is never closed.
 UNCLOSED_QUOTE_ERRORS = ("unexpected end of data", "field larger than field limit")
+
+
+# A library's error text (polars, arrow, YAML) may echo the bytes it choked on: one line of it,
+# cut to this length, goes into a rejection message.
+ERROR_CHARS = 160
+
+
+def error_text(exc: BaseException) -> str:
+    """The first line of an exception's text, bounded; its type name when it has none."""
+    lines = str(exc).strip().splitlines()
+    return excerpt(lines[0].strip(), ERROR_CHARS) if lines else type(exc).__name__
 
 
 class FileRejected(Exception):
@@ -386,7 +398,8 @@ def _text_columns(
     if missing:
         raise FileRejected(
             "missing_required_columns",
-            f"{display}: missing required columns {missing}; found columns {list(names)};"
+            f"{display}: missing required columns {missing};"
+            f" found columns {excerpt(str(list(names)))};"
             f" expected {list(canonical)} (or a known alias)",
         )
     present = {target: source for source, target in mapped.items()}
@@ -557,7 +570,7 @@ def read_parquet(
         schema = pl.read_parquet_schema(path)
     except Exception as exc:  # polars raises several error types for a damaged footer
         raise FileRejected(
-            "unreadable_file", f"{display}: not a readable parquet file ({exc})"
+            "unreadable_file", f"{display}: not a readable parquet file ({error_text(exc)})"
         ) from exc
     names = list(schema)
     raw = (

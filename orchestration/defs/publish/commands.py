@@ -1,13 +1,15 @@
 """`ledger versions|show|diff|rollback|query|gc`: inspect and manage published versions.
 
 Every command reads the SQLite registry (safe while a run publishes) and opens DuckDB files
-read-only, except rollback and gc, which take the same lock as a publish.
+read-only, except rollback and gc, which take the same lock as a publish. The read-only ones
+create no file or folder, so they work on read-only storage and never create a mistyped home.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -16,10 +18,13 @@ import duckdb
 
 from orchestration.defs.publish.store import Version, VersionError, VersionStore, label
 from orchestration.paths import LedgerPaths
+from orchestration.storage import StorageError, require_home
 
 
 def _store() -> VersionStore:
-    return VersionStore(LedgerPaths.from_env())
+    paths = LedgerPaths.from_env()
+    require_home(paths)
+    return VersionStore(paths)
 
 
 def _print_json(payload: Any) -> None:
@@ -145,8 +150,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     store = _store()
-    before = store.served_version_id()
-    version = store.rollback(args.version)
+    version, before = store.rollback(args.version)
+    if before == version.version_id:
+        print(f"{version.label} is already served at {store.serving}; nothing to do")
+        return 0
     was = label(before) if before is not None else "nothing"
     print(f"serving {version.label} (was {was}) at {store.serving}")
     return 0
@@ -175,12 +182,13 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _guard(func: Command) -> Command:
-    """Turn store and SQL errors into a one-line message and exit code 2, not a traceback."""
+    """Turn store, storage and SQL errors into a one-line message and exit code 2, not a
+    traceback (sqlite3: e.g. a rollback on a registry file someone made read-only)."""
 
     def run(args: argparse.Namespace) -> int:
         try:
             return func(args)
-        except (VersionError, duckdb.Error) as exc:
+        except (VersionError, StorageError, duckdb.Error, sqlite3.Error) as exc:
             print(f"ledger {args.command}: {exc}", file=sys.stderr)
             return 2
 
@@ -237,7 +245,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Make data/warehouse/ledger.duckdb serve version V again (atomic swap: "
         "open BI connections keep reading what they opened). History is kept: the rollback is "
         "recorded as an event, and the next run that changes inputs or code publishes a new "
-        "version as usual. A run on unchanged inputs leaves the rollback in place.",
+        "version as usual. A run on unchanged inputs leaves the rollback in place. Rolling "
+        "back to the version already served does nothing and records nothing.",
         epilog="example: ledger rollback v0002",
     )
     p.add_argument("version", help="version id to serve")

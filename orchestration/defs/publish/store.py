@@ -2,9 +2,10 @@
 
 Layout under ``versions_dir``: ``v0007.duckdb`` per version (read-only mode bits, never
 hard-linked to the served file, so a read-write BI session cannot alter history), and
-``registry.sqlite`` in WAL mode so the CLI reads it while a run writes. The served file
-(``serving_db``) is a copy of one version plus a ``ledger_versions`` table, built under a temp
-name and swapped in with ``os.replace``: readers keep the inode they opened.
+``registry.sqlite`` in WAL mode so the CLI reads it while a run writes (every read goes
+through ``registry.read_registry``, which writes nothing: storage may be read-only). The
+served file (``serving_db``) is a copy of one version plus a ``ledger_versions`` table, built
+under a temp name and swapped in with ``os.replace``: readers keep the inode they opened.
 
 Crash safety: a version is registered as ``pending`` first, its files are written under temp
 names, fsynced and renamed, and only then marked ``published``. The next publish (under the
@@ -32,9 +33,11 @@ from typing import Any
 
 import duckdb
 
+from orchestration.defs.publish.registry import read_registry
 from orchestration.inputs import fingerprint_of
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.sql import MEMORY_LIMIT, quote_ident, sql_literal
+from orchestration.storage import cannot_write
 
 VERSIONS_TABLE = "ledger_versions"
 
@@ -251,6 +254,7 @@ class VersionStore:
     # -- registry -------------------------------------------------------------------------
     @contextlib.contextmanager
     def _registry(self) -> Iterator[sqlite3.Connection]:
+        """For writes only (it creates the registry); reads go through :meth:`_select`."""
         self.dir.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.registry_path, timeout=60, isolation_level=None)
         try:
@@ -262,11 +266,30 @@ class VersionStore:
         finally:
             con.close()
 
+    def _select(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple]]:
+        """A read that creates nothing: no registry yet reads as no rows, and so does one the
+        first publish has created but not yet given its tables (a moment, but a real one)."""
+        if not self.registry_path.exists():
+            return [], []
+        try:
+            return read_registry(self.registry_path, sql, params)
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            count = "select count(*) from sqlite_master where type = 'table'"
+            if read_registry(self.registry_path, count)[1] != [(0,)]:
+                raise
+            return [], []
+
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         """One publisher at a time; the kernel drops the lock if the holder is killed."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / ".publish.lock", "w") as handle:
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            handle = open(self.dir / ".publish.lock", "w")  # noqa: SIM115 - closed below
+        except OSError as exc:  # read-only storage: one line naming the folder, no traceback
+            raise cannot_write(self.dir, exc) from exc
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -276,9 +299,8 @@ class VersionStore:
     def _rows(
         self, where: str = "", params: Sequence[Any] = (), served: int | None = None
     ) -> list[Version]:
-        with self._registry() as con:
-            sql = f"select {VERSION_COLUMNS} from versions {where} order by version_id"  # noqa: S608
-            rows = con.execute(sql, params).fetchall()
+        sql = f"select {VERSION_COLUMNS} from versions {where} order by version_id"  # noqa: S608
+        _, rows = self._select(sql, params)
         return [
             Version(
                 version_id=r[0],
@@ -301,8 +323,6 @@ class VersionStore:
 
     def versions(self) -> list[Version]:
         """Every published or garbage-collected version, oldest first."""
-        if not self.registry_path.exists():
-            return []
         return self._rows("where status <> 'pending'", served=self.served_version_id())
 
     def get(self, version_id: int | str) -> Version:
@@ -339,29 +359,21 @@ class VersionStore:
         that still holds the file would be handed its cached, older database)."""
         if not self.serving.exists():
             return None
-        if self.registry_path.exists():
-            with self._registry() as con:
-                row = con.execute(
-                    "select version_id from served_files where identity = ?",
-                    [_identity(self.serving)],
-                ).fetchone()
-            if row:
-                return row[0]
+        _, rows = self._select(
+            "select version_id from served_files where identity = ?", [_identity(self.serving)]
+        )
+        if rows:
+            return rows[0][0]
         try:  # a served file the registry never saw (copied in by hand): ask the file
             return self._served_file_version()
         except duckdb.Error:
             return None
 
     def events(self) -> list[dict[str, Any]]:
-        if not self.registry_path.exists():
-            return []
-        with self._registry() as con:
-            cur = con.execute(
-                "select event_id, at, kind, version_id, run_id, detail from events "
-                "order by event_id"
-            )
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        names, rows = self._select(
+            "select event_id, at, kind, version_id, run_id, detail from events order by event_id"
+        )
+        return [dict(zip(names, r, strict=True)) for r in rows]
 
     def version_path(self, version: Version) -> Path:
         return self.dir / version.file_name
@@ -510,8 +522,12 @@ class VersionStore:
         _fsync(self.serving.parent)
 
     # -- rollback, gc, recovery -----------------------------------------------------------
-    def rollback(self, version_id: int | str) -> Version:
-        """Serve an older (or newer) kept version again; history is never rewritten."""
+    def rollback(self, version_id: int | str) -> tuple[Version, int | None]:
+        """Serve an older (or newer) kept version again; history is never rewritten.
+
+        Returns the version and the one served before. When that is the same version,
+        nothing is rebuilt and no event recorded: there was nothing to roll back.
+        """
         vid = parse_version_id(version_id)
         with self._lock():
             self.recover()
@@ -519,9 +535,11 @@ class VersionStore:
             if version.status != "published":
                 raise VersionError(f"version {label(vid)} is {version.status}; it cannot be served")
             served = self.served_version_id()
+            if served == vid:
+                return version, served
             self._serve(vid)
             self._event("rollback", vid, None, {"from_version": served})
-        return self.get(vid)
+        return self.get(vid), served
 
     def gc(self, keep: int) -> list[int]:
         """Delete version files beyond the newest ``keep``; the served one always stays."""
