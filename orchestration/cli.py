@@ -13,7 +13,7 @@ from pathlib import Path
 from orchestration.defs.ingest.claims import register as register_claims
 from orchestration.defs.publish.commands import register as register_versions
 from orchestration.defs.publish.store import VersionStore, code_version, label
-from orchestration.inputs import fingerprint_of, input_hashes
+from orchestration.inputs import SOURCES, current_files, fingerprint_of, input_hashes, unread_files
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 
 # Only what the chosen command needs is imported: Dagster, dbt, GX and matplotlib cost ~10 s,
@@ -68,8 +68,39 @@ def unchanged_version(paths: LedgerPaths) -> str | None:
     return f"{version.label} unchanged: inputs and code are those of {version.label}; {where}"
 
 
+MAX_UNREAD_WARNINGS = 20
+
+
+def check_inputs(paths: LedgerPaths) -> str | None:
+    """Warn about files ingest will not read; say what to do when there is no input at all.
+
+    Without any input the pipeline would only fail, several steps deep, in Dagster tracebacks.
+    """
+    raw = paths.raw_dir.relative_to(paths.home).as_posix()
+    where = (
+        f"put manifests in {raw}/manifests/, voyages in {raw}/voyages/, reports in {raw}/reports/"
+    )
+    unread = unread_files(paths.raw_dir)
+    for name in unread[:MAX_UNREAD_WARNINGS]:
+        print(f"WARNING {raw}/{name} is not read: {where}", file=sys.stderr)
+    if len(unread) > MAX_UNREAD_WARNINGS:
+        more = len(unread) - MAX_UNREAD_WARNINGS
+        print(f"WARNING and {more} more files outside those folders are not read", file=sys.stderr)
+    if any(current_files(paths.raw_dir, source) for source in SOURCES):
+        return None
+    d = paths.raw_dir
+    return (
+        f"ledger run: no input files in {d}/{{{','.join(SOURCES)}}}. Generate the synthetic "
+        "sample with 'ledger generate', or drop manifests (csv/tsv/jsonl/parquet) in "
+        f"{d}/manifests, voyage CSVs in {d}/voyages and reports (.md) in {d}/reports."
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     paths = LedgerPaths.from_env().ensure()
+    if problem := check_inputs(paths):
+        print(problem, file=sys.stderr)
+        return 2
     if not args.force and (message := unchanged_version(paths)):
         print(message)
         print("nothing to do (use --force to build and audit anyway)", file=sys.stderr)

@@ -17,6 +17,8 @@ from orchestration.sql import sha256_file
 
 SOURCES = ("manifests", "voyages", "reports")
 HASH_CACHE = "input_hashes.json"
+# Written by `ledger generate` next to the input folders: what was planted, not an input.
+NOT_INPUTS = frozenset({"GENERATED.json"})
 
 
 def current_files(raw_dir: Path, source: str) -> list[tuple[str, Path]]:
@@ -26,6 +28,25 @@ def current_files(raw_dir: Path, source: str) -> list[tuple[str, Path]]:
         return []
     files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
     return sorted((p.relative_to(raw_dir).as_posix(), p) for p in files)
+
+
+def unread_files(raw_dir: Path) -> list[str]:
+    """Files under data/raw that no source reads (top level, unknown subfolders), in name order.
+
+    Ingest only looks inside data/raw/{manifests,voyages,reports}; a manifest dropped one level
+    up would otherwise be ignored without a word. Hidden files and folders are left out.
+    """
+    found: list[str] = []
+    for folder, dirs, names in os.walk(raw_dir):
+        here = Path(folder).relative_to(raw_dir)
+        dirs[:] = [
+            d for d in dirs if not d.startswith(".") and not (here == Path() and d in SOURCES)
+        ]
+        for name in names:
+            rel = (here / name).as_posix()
+            if not name.startswith(".") and rel not in NOT_INPUTS:
+                found.append(rel)
+    return sorted(found)
 
 
 def input_hashes(paths: LedgerPaths) -> dict[str, str]:

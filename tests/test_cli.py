@@ -1,0 +1,62 @@
+"""`ledger` command-line behaviour that needs no pipeline: input checks of `run`, help texts."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestration.cli import main
+from orchestration.paths import LedgerPaths
+
+WHERE = (
+    "put manifests in data/raw/manifests/, voyages in data/raw/voyages/, "
+    "reports in data/raw/reports/"
+)
+
+
+def no_input(raw: str) -> str:
+    return (
+        f"ledger run: no input files in {raw}/{{manifests,voyages,reports}}. Generate the "
+        "synthetic sample with 'ledger generate', or drop manifests (csv/tsv/jsonl/parquet) in "
+        f"{raw}/manifests, voyage CSVs in {raw}/voyages and reports (.md) in {raw}/reports.\n"
+    )
+
+
+def test_run_without_input_says_how_to_get_some(
+    ledger_home: LedgerPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (ledger_home.raw_dir / "manifests").mkdir()  # an empty folder is no input either
+    assert main(["run"]) == 2
+    assert capsys.readouterr() == ("", no_input(str(ledger_home.raw_dir)))
+
+
+def test_run_warns_about_files_it_does_not_read(
+    ledger_home: LedgerPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = ledger_home.raw_dir
+    (raw / "manifest.csv").write_text("waybill_no\n1\n")
+    (raw / "manifest").mkdir()
+    (raw / "manifest" / "jan.csv").write_text("waybill_no\n1\n")
+    (raw / "GENERATED.json").write_text("{}")  # the generator's summary: not an input
+    (raw / ".DS_Store").write_bytes(b"\0")
+    (raw / ".git").mkdir()
+    (raw / ".git" / "HEAD").write_text("ref")
+    assert main(["run"]) == 2
+    assert capsys.readouterr().err == (
+        f"WARNING data/raw/manifest.csv is not read: {WHERE}\n"
+        f"WARNING data/raw/manifest/jan.csv is not read: {WHERE}\n" + no_input(str(raw))
+    )
+
+
+def test_many_unread_files_are_summed_up(
+    ledger_home: LedgerPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = ledger_home.raw_dir / "old"
+    old.mkdir()
+    for n in range(25):
+        (old / f"{n:02d}.csv").write_text("x\n")
+    assert main(["run"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"WARNING data/raw/old/00.csv is not read: {WHERE}"
+    assert lines[19] == f"WARNING data/raw/old/19.csv is not read: {WHERE}"
+    assert lines[20] == "WARNING and 5 more files outside those folders are not read"
+    assert lines[21].startswith("ledger run: no input files in ")
