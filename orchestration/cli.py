@@ -203,8 +203,22 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     ui.set_defaults(func=cmd_ui)
 
-    docs = sub.add_parser("docs", help="where the dbt docs, GX Data Docs and reports are")
-    docs.add_argument("--serve", action="store_true", help="serve them on localhost")
+    docs = sub.add_parser(
+        "docs",
+        help="where the dbt docs, GX Data Docs and reports are",
+        description="Print where the docs that `ledger run` builds are, and whether they exist "
+        "yet: dbt docs (every model and column, lineage, exposures) in "
+        "data/warehouse/docs/dbt/index.html, GX Data Docs (validation results of every suite) "
+        "in data/warehouse/docs/gx/index.html, and the evidence report of each published "
+        "version in data/warehouse/reports/<version>/index.html (all under $LEDGER_HOME). "
+        "With --serve, serve data/warehouse/ over HTTP on 127.0.0.1 only, until Ctrl-C: "
+        "http://127.0.0.1:8080/docs/dbt/, /docs/gx/ and /reports/<version>/ (--port to change "
+        "8080).",
+        epilog="example: ledger docs --serve --port 8081",
+    )
+    docs.add_argument(
+        "--serve", action="store_true", help="serve them on http://127.0.0.1:PORT/ (localhost)"
+    )
     docs.add_argument("--port", type=int, default=8080, help="port for --serve (default 8080)")
     docs.set_defaults(func=cmd_docs)
 

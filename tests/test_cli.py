@@ -60,3 +60,21 @@ def test_many_unread_files_are_summed_up(
     assert lines[19] == f"WARNING data/raw/old/19.csv is not read: {WHERE}"
     assert lines[20] == "WARNING and 5 more files outside those folders are not read"
     assert lines[21].startswith("ledger run: no input files in ")
+
+
+def test_docs_help_says_what_and_where(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["docs", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    description = out.split("\n\n")[1]
+    assert " ".join(description.split()) == (
+        "Print where the docs that `ledger run` builds are, and whether they exist yet: dbt "
+        "docs (every model and column, lineage, exposures) in data/warehouse/docs/dbt/"
+        "index.html, GX Data Docs (validation results of every suite) in data/warehouse/docs/"
+        "gx/index.html, and the evidence report of each published version in data/warehouse/"
+        "reports/<version>/index.html (all under $LEDGER_HOME). With --serve, serve "
+        "data/warehouse/ over HTTP on 127.0.0.1 only, until Ctrl-C: http://127.0.0.1:8080/"
+        "docs/dbt/, /docs/gx/ and /reports/<version>/ (--port to change 8080)."
+    )
+    assert "  --serve      serve them on http://127.0.0.1:PORT/ (localhost)" in out
