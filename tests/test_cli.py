@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import shlex
+
+import duckdb
 import pytest
 
-from orchestration.cli import main
-from orchestration.paths import LedgerPaths
+from orchestration.cli import build_parser, main
+from orchestration.defs.publish.store import parse_version_id
+from orchestration.paths import PROJECT_ROOT, LedgerPaths
 
 WHERE = (
     "put manifests in data/raw/manifests/, voyages in data/raw/voyages/, "
@@ -78,3 +83,44 @@ def test_docs_help_says_what_and_where(capsys: pytest.CaptureFixture[str]) -> No
         "docs/dbt/, /docs/gx/ and /reports/<version>/ (--port to change 8080)."
     )
     assert "  --serve      serve them on http://127.0.0.1:PORT/ (localhost)" in out
+
+
+def readme_commands() -> list[str]:
+    """Every `ledger ...` command the README shows: inline code and lines of its code blocks."""
+    text = (PROJECT_ROOT / "README.md").read_text()
+    commands = re.findall(r"`(ledger [^`]*)`", text)
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r"^(?:\$ |\.venv/bin/)(ledger .*)", line)
+        if not m:
+            continue
+        command = m.group(1)
+        for more in lines[i + 1 :]:  # a quoted SQL statement may go on over several lines
+            try:
+                shlex.split(command, comments=True)
+                break
+            except ValueError:
+                command += "\n" + more
+        commands.append(command)
+    return commands
+
+
+def test_readme_commands_run_as_written() -> None:
+    """Copied literally, every README command parses: real versions and numbers, no N or V."""
+    commands = readme_commands()
+    assert "ledger gc --keep 5" in commands
+    assert any(c.startswith("ledger query --version v0001 ") for c in commands)
+    parser = build_parser()
+    for command in commands:
+        argv = shlex.split(command, comments=True)[1:]
+        placeholders = [a for a in argv if re.fullmatch(r"[A-Z][A-Z0-9_.]*|v?N+", a)]
+        assert not placeholders, f"{command!r} has placeholders {placeholders}"
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit:
+            pytest.fail(f"README command does not parse: {command!r}")
+        for name in ("version", "v1", "v2"):
+            if isinstance(getattr(args, name, None), str):
+                parse_version_id(getattr(args, name))
+        if args.command == "query":
+            assert duckdb.extract_statements(args.sql), command
