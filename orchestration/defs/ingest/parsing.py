@@ -15,6 +15,13 @@ from pathlib import Path
 
 import polars as pl
 
+from orchestration.defs.ingest.exprs import (
+    Rule,
+    clean_text,
+    code_text_expr,
+    lookup_key,
+    quoted,
+)
 from orchestration.iso6346 import is_valid_expr
 from orchestration.paths import SEEDS_DIR
 
@@ -183,23 +190,6 @@ def missing_required(present: Iterable[str], required: Sequence[tuple[str, ...]]
     return [" or ".join(group) for group in required if not have.intersection(group)]
 
 
-def clean_text(col: pl.Expr) -> pl.Expr:
-    """Trimmed text, with empty cells as null: an empty field means "not given"."""
-    s = col.cast(pl.String).str.strip_chars()
-    return pl.when(s.str.len_chars() > 0).then(s)
-
-
-def lookup_key(col: pl.Expr) -> pl.Expr:
-    """Case-, space- and ё-insensitive key for matching names against the seeds."""
-    return (
-        col.cast(pl.String)
-        .str.strip_chars()
-        .str.to_lowercase()
-        .str.replace_all("ё", "е", literal=True)
-        .str.replace_all(r"[\s_]+", " ")
-    )
-
-
 def _names_lookup(frame: pl.DataFrame, code: str, name_columns: Sequence[str]) -> dict[str, str]:
     names = frame.select(
         pl.col(code).alias("code"),
@@ -323,25 +313,6 @@ def integer_expr(col: pl.Expr) -> pl.Expr:
     """Counts may arrive as ``12``, ``12.0`` (JSON/parquet floats) or ``1 200``."""
     s = col.cast(pl.String).str.replace_all(r"[\s\u00a0\u202f']", "")
     return s.cast(pl.Float64, strict=False).round(0).cast(pl.Int32, strict=False)
-
-
-def code_text_expr(col: pl.Expr) -> pl.Expr:
-    """Codes are text: ``481203.0`` from a float column is ``481203``."""
-    return clean_text(col).str.replace(r"^(\d+)\.0+$", "${1}")
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A row fails ``condition`` -> ``code``; ``detail`` explains it (the prefix names file/row)."""
-
-    condition: pl.Expr
-    code: str
-    field: str | None
-    detail: pl.Expr
-
-
-def quoted(col: str) -> pl.Expr:
-    return pl.concat_str(pl.lit("'"), pl.col(col).fill_null(""), pl.lit("'"))
 
 
 def reason_exprs(rules: Sequence[Rule]) -> list[pl.Expr]:
