@@ -22,6 +22,12 @@ from orchestration.defs.ingest.exprs import (
     lookup_key,
     quoted,
 )
+from orchestration.defs.ingest.stations import (
+    StationIndex,
+    output_columns,
+    resolution_stages,
+    station_rules,
+)
 from orchestration.iso6346 import is_valid_expr
 from orchestration.paths import SEEDS_DIR
 
@@ -209,7 +215,7 @@ def _names_lookup(frame: pl.DataFrame, code: str, name_columns: Sequence[str]) -
 class Lookups:
     """Reference names from the dbt seeds: station and port names/aliases -> codes."""
 
-    stations: dict[str, str]
+    stations: StationIndex
     ports: dict[str, str]
 
     @classmethod
@@ -224,7 +230,7 @@ def _load_lookups(seeds_dir: Path, versions: tuple[int, ...]) -> Lookups:
     stations = pl.read_csv(seeds_dir / "stations.csv", infer_schema=False)
     ports = pl.read_csv(seeds_dir / "ports.csv", infer_schema=False)
     return Lookups(
-        stations=_names_lookup(stations, "station_code", ["station_name", "station_name_ru"]),
+        stations=StationIndex.from_seed(stations),
         ports=_names_lookup(ports, "port_code", ["port_name", "port_name_ru"]),
     )
 
@@ -445,23 +451,9 @@ def manifest_plan(lookups: Lookups, today: date) -> ParsePlan:
             (pl.col("__weight_number") * unit_factor_expr(pl.col("__unit"))).alias("__weight_kg"),
             is_valid_expr(pl.col("__container")).alias("__container_ok"),
             parse_date_expr(pl.col("dispatch_date")).alias("__date"),
-            pl.when(pl.col("origin_station_code").is_not_null())
-            .then(resolve_expr(pl.col("origin_station_code"), lookups.stations))
-            .otherwise(resolve_expr(pl.col("origin_station"), lookups.stations))
-            .alias("__origin"),
-            pl.when(pl.col("destination_station_code").is_not_null())
-            .then(resolve_expr(pl.col("destination_station_code"), lookups.stations))
-            .otherwise(resolve_expr(pl.col("destination_station"), lookups.stations))
-            .alias("__destination"),
         ],
+        *resolution_stages(lookups.stations),
     ]
-
-    def station_detail(side: str) -> pl.Expr:
-        return pl.concat_str(
-            pl.lit("station '"),
-            pl.coalesce(pl.col(f"{side}_station_code"), pl.col(f"{side}_station")),
-            pl.lit("' is not a code, name or alias in seeds/stations.csv"),
-        )
 
     rules = [
         *common_rules(),
@@ -502,28 +494,13 @@ def manifest_plan(lookups: Lookups, today: date) -> ParsePlan:
             "container_no",
             pl.concat_str(quoted("container_no"), pl.lit(" fails the ISO 6346 check digit")),
         ),
-        Rule(
-            pl.col("__origin").is_null(),
-            "unknown_station",
-            "origin_station",
-            station_detail("origin"),
-        ),
-        Rule(
-            pl.col("__destination").is_null(),
-            "unknown_station",
-            "destination_station",
-            station_detail("destination"),
-        ),
+        *station_rules(lookups.stations),
     ]
     output = [
         pl.col("waybill_no"),
         pl.col("__date").alias("dispatch_date"),
-        pl.col("__origin").alias("origin_station_code"),
-        pl.coalesce("origin_station", "origin_station_code").alias("origin_station_raw"),
-        pl.col("__destination").alias("destination_station_code"),
-        pl.coalesce("destination_station", "destination_station_code").alias(
-            "destination_station_raw"
-        ),
+        *output_columns("origin"),
+        *output_columns("destination"),
         "shipper",
         "consignee",
         code_text_expr(pl.col("cargo_code")).alias("cargo_code"),
