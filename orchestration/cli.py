@@ -13,7 +13,7 @@ from pathlib import Path
 from orchestration.defs.ingest.claims import register as register_claims
 from orchestration.defs.publish.commands import register as register_versions
 from orchestration.defs.publish.store import VersionStore, code_version, label
-from orchestration.inputs import fingerprint_of, input_hashes
+from orchestration.inputs import SOURCES, current_files, fingerprint_of, input_hashes, unread_files
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.storage import StorageError, prepare_run
 
@@ -69,12 +69,43 @@ def unchanged_version(paths: LedgerPaths) -> str | None:
     return f"{version.label} unchanged: inputs and code are those of {version.label}; {where}"
 
 
+MAX_UNREAD_WARNINGS = 20
+
+
+def check_inputs(paths: LedgerPaths) -> str | None:
+    """Warn about files ingest will not read; say what to do when there is no input at all.
+
+    Without any input the pipeline would only fail, several steps deep, in Dagster tracebacks.
+    """
+    raw = paths.raw_dir.relative_to(paths.home).as_posix()
+    where = (
+        f"put manifests in {raw}/manifests/, voyages in {raw}/voyages/, reports in {raw}/reports/"
+    )
+    unread = unread_files(paths.raw_dir)
+    for name in unread[:MAX_UNREAD_WARNINGS]:
+        print(f"WARNING {raw}/{name} is not read: {where}", file=sys.stderr)
+    if len(unread) > MAX_UNREAD_WARNINGS:
+        more = len(unread) - MAX_UNREAD_WARNINGS
+        print(f"WARNING and {more} more files outside those folders are not read", file=sys.stderr)
+    if any(current_files(paths.raw_dir, source) for source in SOURCES):
+        return None
+    d = paths.raw_dir
+    return (
+        f"ledger run: no input files in {d}/{{{','.join(SOURCES)}}}. Generate the synthetic "
+        "sample with 'ledger generate', or drop manifests (csv/tsv/jsonl/parquet) in "
+        f"{d}/manifests, voyage CSVs in {d}/voyages and reports (.md) in {d}/reports."
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     paths = LedgerPaths.from_env()
     try:  # before any work: read-only storage is one line, not a traceback from publish
         prepare_run(paths)
     except StorageError as exc:
         print(f"ledger run: {exc}", file=sys.stderr)
+        return 2
+    if problem := check_inputs(paths):
+        print(problem, file=sys.stderr)
         return 2
     if not args.force and (message := unchanged_version(paths)):
         print(message)
@@ -179,8 +210,22 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     ui.set_defaults(func=cmd_ui)
 
-    docs = sub.add_parser("docs", help="where the dbt docs, GX Data Docs and reports are")
-    docs.add_argument("--serve", action="store_true", help="serve them on localhost")
+    docs = sub.add_parser(
+        "docs",
+        help="where the dbt docs, GX Data Docs and reports are",
+        description="Print where the docs that `ledger run` builds are, and whether they exist "
+        "yet: dbt docs (every model and column, lineage, exposures) in "
+        "data/warehouse/docs/dbt/index.html, GX Data Docs (validation results of every suite) "
+        "in data/warehouse/docs/gx/index.html, and the evidence report of each published "
+        "version in data/warehouse/reports/<version>/index.html (all under $LEDGER_HOME). "
+        "With --serve, serve data/warehouse/ over HTTP on 127.0.0.1 only, until Ctrl-C: "
+        "http://127.0.0.1:8080/docs/dbt/, /docs/gx/ and /reports/<version>/ (--port to change "
+        "8080).",
+        epilog="example: ledger docs --serve --port 8081",
+    )
+    docs.add_argument(
+        "--serve", action="store_true", help="serve them on http://127.0.0.1:PORT/ (localhost)"
+    )
     docs.add_argument("--port", type=int, default=8080, help="port for --serve (default 8080)")
     docs.set_defaults(func=cmd_docs)
 

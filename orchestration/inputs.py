@@ -18,6 +18,8 @@ from orchestration.sql import sha256_file
 SOURCES = ("manifests", "voyages", "reports")
 HASH_CACHE = "input_hashes.json"
 LINK_OUTSIDE_RAW = "link_outside_raw"  # reason code of a file whose link leaves data/raw
+# Written by `ledger generate` next to the input folders: what was planted, not an input.
+NOT_INPUTS = frozenset({"GENERATED.json"})
 
 
 def current_files(raw_dir: Path, source: str) -> list[tuple[str, Path]]:
@@ -58,6 +60,25 @@ def file_digest(raw_dir: Path, path: Path) -> str:
     if not target.is_relative_to(raw_dir.resolve()):
         return hashlib.sha256(f"{LINK_OUTSIDE_RAW}:{target}".encode()).hexdigest()
     return sha256_file(path)
+
+
+def unread_files(raw_dir: Path) -> list[str]:
+    """Files under data/raw that no source reads (top level, unknown subfolders), in name order.
+
+    Ingest only looks inside data/raw/{manifests,voyages,reports}; a manifest dropped one level
+    up would otherwise be ignored without a word. Hidden files and folders are left out.
+    """
+    found: list[str] = []
+    for folder, dirs, names in os.walk(raw_dir):
+        here = Path(folder).relative_to(raw_dir)
+        dirs[:] = [
+            d for d in dirs if not d.startswith(".") and not (here == Path() and d in SOURCES)
+        ]
+        for name in names:
+            rel = (here / name).as_posix()
+            if not name.startswith(".") and rel not in NOT_INPUTS:
+                found.append(rel)
+    return sorted(found)
 
 
 def input_hashes(paths: LedgerPaths) -> dict[str, str]:

@@ -75,11 +75,16 @@ def fill_raw(db: Path) -> None:
         ensure_raw_schema(con)
         con.executemany(
             "insert into raw.manifests (waybill_no, dispatch_date, origin_station_code,"
-            " destination_station_code, shipper, consignee, cargo_code, wagon_no, container_no,"
-            " gross_weight_kg, packages, source_file, source_row, file_sha256, ingested_at)"
-            " values (?, ?, ?, ?, 'Shipper LLC', 'Depot 1', ?, '50000001', ?, ?, 40, ?, ?, ?, ?)",
+            " origin_station_matched_by, origin_station_code_given, destination_station_code,"
+            " destination_station_matched_by, destination_station_code_given, shipper, consignee,"
+            " cargo_code, wagon_no, container_no, gross_weight_kg, packages, source_file,"
+            " source_row, file_sha256, ingested_at)"
+            " values (?, ?, ?, ?, ?, ?, 'code', ?, 'Shipper LLC', 'Depot 1', ?, '50000001', ?, ?,"
+            " 40, ?, ?, ?, ?)",
             [
-                [w, d, o, de, c, ct, kg, prov[0], row, prov[1], prov[2]]
+                # W004's file gave another numbering's code for Ussuriysk, found by its name
+                [w, d, o, *(("name", "980777") if w == "W004" else ("code", o)), de, de]
+                + [c, ct, kg, prov[0], row, prov[1], prov[2]]
                 for w, d, o, de, c, ct, kg, prov, row in MANIFESTS
             ],
         )
@@ -192,6 +197,22 @@ def test_latest_waybill_version_wins_and_history_stays(built: duckdb.DuckDBPyCon
         "select source_file, version_rank, is_current from intermediate.int_versioned_consignments"
         " where waybill_no = 'W002' order by version_rank",
     ) == [("manifests/b.csv", 1, True), ("manifests/a.csv", 2, False)]
+
+
+def test_station_match_flags_reach_staging(built: duckdb.DuckDBPyConnection) -> None:
+    """How ingest found each station (code, or name when the code is not in the seed) and
+    the code the file gave are in stg_raw__manifests; dbt tests them (accepted_values)."""
+    assert rows(
+        built,
+        "select waybill_no, origin_station_code, origin_station_matched_by,"
+        " origin_station_code_given, destination_station_matched_by,"
+        " destination_station_code_given from staging.staging.stg_raw__manifests"
+        " where source_file = 'manifests/a.csv' and waybill_no in ('W003', 'W004')"
+        " order by waybill_no",
+    ) == [
+        ("W003", "986808", "code", "986808", "code", "515202"),
+        ("W004", "980700", "name", "980777", "code", "194006"),
+    ]
 
 
 def test_shipments_are_enriched_from_seeds(built: duckdb.DuckDBPyConnection) -> None:

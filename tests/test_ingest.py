@@ -265,6 +265,99 @@ def test_dialects_encodings_and_aliases_give_the_same_values(ledger_home: Ledger
     assert "encoding=cp1251, separator=;" in meta["files"]
 
 
+def test_stations_resolve_by_name_when_the_code_is_not_in_the_seed(
+    ledger_home: LedgerPaths,
+) -> None:
+    """A real export with codes of another numbering: the names decide, and the rows say so."""
+    write(
+        ledger_home,
+        "manifests/other_numbering.csv",
+        "Номер накладной;Дата отправления;Код станции отправления;Станция отправления;"
+        "Код станции назначения;Станция назначения;Код груза;Вес брутто\r\n"
+        "N1;01.08.2023;980008;Дунай;515202;Тихорецкая;481203;18500\r\n"  # origin by name
+        "N2;02.08.2023;980008; ДУНАЙ ;000000;tikhoretsk;481203;18500\r\n"  # both by name
+        "N3;03.08.2023;;Nakhodka Vostochnaya;515202;;481203;18500\r\n"  # no code: by name
+        "N4;04.08.2023;986808;Dunai;515202;Nowhere;481203;18500\r\n"  # codes decide
+        "N5;05.08.2023;986808;Москва;515202;;481203;18500\r\n"  # code and name disagree
+        "N6;06.08.2023;999999;Atlantis;515202;;481203;18500\r\n"  # neither matches
+        "N7;07.08.2023;986808;;970002;Хабаровск II;481203;18500\r\n",  # both by code
+        encoding="cp1251",
+    )
+    result = materialize(ledger_home)
+
+    rows = query(
+        ledger_home,
+        "select waybill_no, origin_station_code, origin_station_matched_by,"
+        " origin_station_code_given, destination_station_code, destination_station_matched_by,"
+        " destination_station_code_given from raw.manifests order by waybill_no",
+    )
+    assert rows == [
+        ("N1", "986808", "name", "980008", "515202", "code", "515202"),
+        ("N2", "986808", "name", "980008", "515202", "name", "000000"),
+        ("N3", "984700", "name", None, "515202", "code", "515202"),
+        ("N4", "986808", "code", "986808", "515202", "code", "515202"),
+        ("N7", "986808", "code", "986808", "970002", "code", "970002"),
+    ]
+    quarantined = query(
+        ledger_home, "select source_row, field, reason_code, message from raw.quarantine order by 1"
+    )
+    prefix = "manifests/other_numbering.csv row"
+    assert quarantined == [
+        (
+            5,
+            "origin_station_code",
+            "station_code_name_conflict",
+            f"{prefix} 5, field 'origin_station_code': code '986808' is Dunai (986808)"
+            " but name 'Москва' is Moskva-Tovarnaya (194006)",
+        ),
+        (
+            6,
+            "origin_station",
+            "unknown_station",
+            f"{prefix} 6, field 'origin_station': station code '999999' and name 'Atlantis'"
+            " match no code, name or alias in seeds/stations.csv",
+        ),
+    ]
+    meta = metadata(result, ["raw", "manifests"])
+    assert (meta["rows_read"], meta["rows_accepted"], meta["rows_quarantined"]) == (7, 5, 2)
+    assert (
+        "| manifests/other_numbering.csv | loaded | 7 | 5 | 2 | 0 | encoding=cp1251, separator=;,"
+        " origin_matched_by=code 2 / name 3, destination_matched_by=code 4 / name 1 |"
+    ) in meta["files"]
+    assert "| station_code_name_conflict | 1 |" in meta["quarantine_reasons"]
+    checks = [c.passed for c in result.get_asset_check_evaluations()]
+    assert checks and all(checks), "row conservation holds with the new columns"
+
+
+def test_a_staging_db_of_an_older_contract_is_rebuilt_and_read_again(
+    ledger_home: LedgerPaths,
+) -> None:
+    """raw.manifests without the station-match columns (made before they existed): the file is
+    read again and the columns filled, instead of failing the insert or keeping stale rows."""
+    write(ledger_home, "manifests/m.csv", "\n".join([HEADER, row("W1")]) + "\n")
+    materialize(ledger_home)
+    with duckdb.connect(str(ledger_home.staging_db)) as con:
+        con.execute("alter table raw.manifests drop column origin_station_matched_by")
+        con.execute("alter table raw.manifests drop column destination_station_matched_by")
+    with duckdb.connect(str(ledger_home.staging_db)) as con:  # like a view dbt left on it
+        con.execute("create view main.v as select waybill_no from raw.manifests")
+    logs: list[str] = []
+    (outcome,) = ingest_source(
+        LedgerResource(home=str(ledger_home.home)), MANIFESTS, log=logs.append, warn=logs.append
+    )
+    assert logs[0] == (
+        "raw tables of manifests had the columns of an older contract:"
+        " rebuilt, every file is read again"
+    )
+    assert (outcome.status, outcome.rows_accepted) == ("loaded", 1)
+    assert query(
+        ledger_home,
+        "select waybill_no, origin_station_matched_by, destination_station_matched_by,"
+        " (select count(*) from raw.file_registry) from raw.manifests",
+    ) == [("W1", "code", "code", 1)]
+    assert query(ledger_home, "select * from main.v") == [("W1",)]
+
+
 def test_whole_file_failures_are_recorded_and_the_rest_loads(ledger_home: LedgerPaths) -> None:
     write(ledger_home, "manifests/good.csv", f"{HEADER}\n{row('G1')}\n")
     write(ledger_home, "manifests/empty.csv", b"")

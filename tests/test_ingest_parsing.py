@@ -11,6 +11,8 @@ from orchestration.defs.ingest.parsing import (
     MANIFEST_COLUMNS,
     MANIFEST_REQUIRED,
     Lookups,
+    apply_plan,
+    manifest_plan,
     map_headers,
     missing_required,
     parse_date_expr,
@@ -19,6 +21,7 @@ from orchestration.defs.ingest.parsing import (
     unit_factor_expr,
     weight_parts,
 )
+from orchestration.defs.ingest.stations import StationIndex
 
 
 def _eval(values: list[str | None], expr) -> list:
@@ -137,7 +140,7 @@ def test_header_aliases_russian_english_case_and_spacing() -> None:
 def test_station_and_port_names_resolve_through_seed_aliases() -> None:
     lookups = Lookups.from_seeds()
     stations = ["Тихорецк", "  tikhoretsk ", "515202", "DUNAI", "Находка  Восточная", "Атлантида"]
-    assert _eval(stations, lambda c: resolve_expr(c, lookups.stations)) == [
+    assert _eval(stations, lambda c: resolve_expr(c, lookups.stations.by_name)) == [
         "515202",
         "515202",
         "515202",
@@ -152,4 +155,85 @@ def test_station_and_port_names_resolve_through_seed_aliases() -> None:
         "RUDUN",
         "RUDUN",
         None,
+    ]
+
+
+def _manifest_rows(stations: pl.DataFrame, rows: list[dict[str, str]]) -> tuple[list, list]:
+    """(accepted, quarantined) rows of ``rows`` parsed against a stations seed of our own."""
+    lookups = Lookups(StationIndex.from_seed(stations), ports={})
+    base = {c: None for c in MANIFEST_COLUMNS} | {
+        "waybill_no": "W",
+        "dispatch_date": "2023-08-01",
+        "cargo_code": "481203",
+        "gross_weight": "18500",
+    }
+    frame = pl.DataFrame(
+        [base | r for r in rows], schema=dict.fromkeys(MANIFEST_COLUMNS, pl.String)
+    ).with_columns(
+        pl.int_range(1, len(rows) + 1).alias("source_row"),
+        pl.lit(False).alias("__encoding_error"),
+        pl.lit(None, pl.String).alias("__malformed"),
+        pl.lit(None, pl.String).alias("extra_fields"),
+    )
+    accepted, quarantined = apply_plan(frame, manifest_plan(lookups, date(2024, 6, 1)), "m.csv")
+    columns = [
+        "origin_station_code",
+        "origin_station_matched_by",
+        "origin_station_code_given",
+        "destination_station_code",
+    ]
+    return (
+        accepted.select("source_row", *columns).rows(),
+        quarantined.select("source_row", "reason_code", "reason_message").rows(),
+    )
+
+
+def test_a_name_of_several_stations_needs_a_code_that_agrees() -> None:
+    """Two stations share the alias "Port": the name alone resolves nothing, a code decides,
+    and a code of a third station conflicts with both."""
+    stations = pl.DataFrame(
+        {
+            "station_code": ["100001", "100002", "100003"],
+            "station_name": ["Alpha", "Beta", "Gamma"],
+            "station_name_ru": ["Альфа", "Бета", "Гамма"],
+            "aliases": ["Port|Alfa", "PORT", None],
+        }
+    )
+    accepted, quarantined = _manifest_rows(
+        stations,
+        [
+            {"origin_station": "port", "destination_station": "Gamma"},
+            {"origin_station_code": "100002", "origin_station": "Port", "destination_station": "g"},
+            {
+                "origin_station_code": "100003",
+                "origin_station": "PORT",
+                "destination_station": "Гамма",
+            },
+            {
+                "origin_station_code": "555",
+                "origin_station": "alfa",
+                "destination_station": "ГАММА",
+            },
+        ],
+    )
+    assert accepted == [(4, "100001", "name", "555", "100003")]
+    assert quarantined == [
+        (
+            1,
+            "unknown_station",
+            "m.csv row 1, field 'origin_station': station 'port' names several stations in"
+            " seeds/stations.csv (Alpha (100001), Beta (100002)); give its code",
+        ),
+        (
+            2,
+            "unknown_station",
+            "m.csv row 2, field 'destination_station': station 'g' is not a code, name or alias"
+            " in seeds/stations.csv",
+        ),
+        (
+            3,
+            "station_code_name_conflict",
+            "m.csv row 3, field 'origin_station_code': code '100003' is Gamma (100003) but name"
+            " 'PORT' is one of Alpha (100001), Beta (100002)",
+        ),
     ]

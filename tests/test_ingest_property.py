@@ -24,6 +24,7 @@ ROW_REASONS = {
     "invalid_weight",
     "bad_container_check_digit",
     "unknown_station",
+    "station_code_name_conflict",
     "missing_required_field",
     "malformed_row",
     "encoding_error",

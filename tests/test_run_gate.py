@@ -85,6 +85,24 @@ def test_an_unchanged_run_stops_before_any_work(published: LedgerPaths) -> None:
     assert [e["kind"] for e in events] == ["publish", "unchanged"]
 
 
+def test_a_run_without_input_stops_before_loading_the_pipeline(ledger_home: LedgerPaths) -> None:
+    result = run_cli(ledger_home, "run")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"ledger run: no input files in {ledger_home.raw_dir}/")
+    assert imported(result) == []
+
+
+def test_a_stray_file_is_named_and_the_run_goes_on(published: LedgerPaths) -> None:
+    (published.raw_dir / "manifest.csv").write_text("waybill_no\n3\n")
+    result = run_cli(published, "run")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[0] == (
+        "WARNING data/raw/manifest.csv is not read: put manifests in data/raw/manifests/, "
+        "voyages in data/raw/voyages/, reports in data/raw/reports/"
+    )
+    assert result.stdout.startswith("v0001 unchanged: "), "a file that is not read is no change"
+
+
 def test_a_rejected_file_is_a_change(published: LedgerPaths) -> None:
     """A new file counts whatever ingest will make of it: its rejection must be published."""
     (published.raw_dir / "manifests" / "junk.csv").write_bytes(b"\x00\x01binary")

@@ -401,3 +401,44 @@ def test_served_version_is_right_while_this_process_holds_the_old_file(
     finally:
         held.close()
     assert served_counts(ledger_home) == (11, 2, 2)
+
+
+@pytest.mark.parametrize("sql", ["", "   \n\t", "-- only a comment", "/* block */ ;", ";"])
+def test_cli_query_without_a_statement_says_so(
+    store: VersionStore, ledger_home: LedgerPaths, capsys: pytest.CaptureFixture[str], sql: str
+) -> None:
+    from orchestration.cli import main
+
+    stage(ledger_home, BASE)
+    publish(store, "run-1", {"a": "1"})
+    assert main(["query", sql]) == 2
+    assert capsys.readouterr() == ("", "ledger query: no SQL statement given\n")
+
+
+def test_cli_query_errors_are_one_line(
+    store: VersionStore, ledger_home: LedgerPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DuckDB's multi-line messages (hint, LINE n, caret) end up on one line, exit code 2."""
+    from orchestration.cli import main
+
+    assert main(["query", "select 1"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"ledger query: {ledger_home.serving_db} does not exist: nothing published yet\n"
+    )
+    stage(ledger_home, BASE)
+    publish(store, "run-1", {"a": "1"})
+    assert main(["query", "selec 1"]) == 2
+    assert capsys.readouterr().err == (
+        'ledger query: Parser Error: syntax error at or near "selec" (LINE 1: selec 1)\n'
+    )
+    assert main(["query", "select *\nfrom fct_shipment"]) == 2
+    assert capsys.readouterr().err == (
+        "ledger query: Catalog Error: Table with name fct_shipment does not exist! "
+        'Did you mean "fct_shipments"? (LINE 2: from fct_shipment)\n'
+    )
+    assert main(["query", "create table x (a int)"]) == 2
+    assert capsys.readouterr().err == (
+        'ledger query: Invalid Input Error: Cannot execute statement of type "CREATE" on '
+        'database "ledger" which is attached in read-only mode!\n'
+    )

@@ -6,6 +6,12 @@ Everything a reader cannot accept goes to ``raw.quarantine`` with a reason code.
 
 from __future__ import annotations
 
+import functools
+
+import duckdb
+
+from orchestration.sql import transaction
+
 RAW_SCHEMA = "raw"
 
 PROVENANCE = """
@@ -40,8 +46,14 @@ DDL: dict[str, str] = {
             dispatch_date date not null,
             origin_station_code varchar not null,   -- resolved through seeds/stations.csv aliases
             origin_station_raw varchar,
+            origin_station_matched_by varchar not null  -- code | name (code not in the seed)
+                check (origin_station_matched_by in ('code', 'name')),
+            origin_station_code_given varchar,      -- the code column as written, if any
             destination_station_code varchar not null,
             destination_station_raw varchar,
+            destination_station_matched_by varchar not null
+                check (destination_station_matched_by in ('code', 'name')),
+            destination_station_code_given varchar,
             shipper varchar,
             consignee varchar,
             cargo_code varchar not null,            -- ETSNG, 6 digits as text
@@ -113,7 +125,54 @@ DDL: dict[str, str] = {
 }
 
 
-def ensure_raw_schema(con) -> None:
+# The raw tables each source fills (file_registry and quarantine are shared).
+SOURCE_TABLES: dict[str, tuple[str, ...]] = {
+    "manifests": ("manifests",),
+    "voyages": ("voyages",),
+    "reports": ("reports", "report_claims"),
+}
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     for ddl in DDL.values():
         con.execute(ddl)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, bool]]:
+    return con.execute(
+        "select column_name, data_type, is_nullable from duckdb_columns()"
+        " where database_name = current_database() and schema_name = ? and table_name = ?"
+        " order by column_index",
+        [RAW_SCHEMA, table],
+    ).fetchall()
+
+
+@functools.cache
+def contract_columns() -> dict[str, list[tuple[str, str, bool]]]:
+    """Column names, types and nullability the DDL gives each raw table (in a scratch db)."""
+    with duckdb.connect() as con:
+        ensure_raw_schema(con)
+        return {table: _columns(con, table) for table in DDL}
+
+
+def reset_if_outdated(con: duckdb.DuckDBPyConnection, source: str) -> bool:
+    """Rebuild a source's tables when an older contract made them; True when it did.
+
+    ``create table if not exists`` leaves a table of an older staging database as it was, and
+    unchanged files are not read again, so new columns would never be filled (or the insert
+    would fail). Dropping the tables and forgetting the source's files, in one transaction,
+    makes the next ingest read every file of the source again under the current contract.
+    """
+    ensure_raw_schema(con)
+    tables = SOURCE_TABLES[source]
+    expected = contract_columns()
+    if all(_columns(con, t) == expected[t] for t in tables):
+        return False
+    with transaction(con):
+        for table in tables:
+            con.execute(f"drop table {RAW_SCHEMA}.{table}")
+        con.execute("delete from raw.quarantine where source = ?", [source])
+        con.execute("delete from raw.file_registry where source = ?", [source])
+    ensure_raw_schema(con)
+    return True

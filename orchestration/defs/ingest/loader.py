@@ -25,7 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestration.defs.ingest.claims import ReportError, read_report
-from orchestration.defs.ingest.contract import ensure_raw_schema
+from orchestration.defs.ingest.contract import reset_if_outdated
+from orchestration.defs.ingest.exprs import excerpt
 from orchestration.defs.ingest.parsing import (
     MANIFEST_COLUMNS,
     MANIFEST_REQUIRED,
@@ -34,12 +35,12 @@ from orchestration.defs.ingest.parsing import (
     Lookups,
     ParsePlan,
     apply_plan,
-    excerpt,
     manifest_plan,
     parse_date_expr,
     voyage_plan,
 )
 from orchestration.defs.ingest.readers import FileRejected, error_text, read_table
+from orchestration.defs.ingest.stations import match_details
 from orchestration.inputs import LINK_OUTSIDE_RAW, current_files, file_digest, leaves_raw
 from orchestration.resources import LedgerResource
 from orchestration.sql import quote_ident, transaction
@@ -133,6 +134,8 @@ class TableSource:
     plan: Callable[[Lookups, date], ParsePlan]
     columns: Sequence[str]  # the raw.<name> columns before provenance
     dedupe_columns: Sequence[str]  # canonical values that make two rows "the same row"
+    # Per-file facts about the loaded rows for the metadata table: (con, file, sha256) -> details
+    describe: Callable[[duckdb.DuckDBPyConnection, str, str], dict[str, str]] | None = None
 
     @property
     def tables(self) -> Sequence[str]:
@@ -193,6 +196,8 @@ class TableSource:
         outcome.rows_duplicate = (
             outcome.rows_read - outcome.rows_quarantined - outcome.rows_accepted
         )
+        if self.describe is not None:
+            outcome.details.update(self.describe(con, outcome.source_file, outcome.file_sha256))
         con.execute(
             "insert into raw.quarantine (source, source_file, source_row, file_sha256, field,"
             " reason_code, message, raw_record, ingested_at)"
@@ -212,8 +217,12 @@ MANIFESTS = TableSource(
         "dispatch_date",
         "origin_station_code",
         "origin_station_raw",
+        "origin_station_matched_by",
+        "origin_station_code_given",
         "destination_station_code",
         "destination_station_raw",
+        "destination_station_matched_by",
+        "destination_station_code_given",
         "shipper",
         "consignee",
         "cargo_code",
@@ -241,6 +250,7 @@ MANIFESTS = TableSource(
         "gross_weight_kg",
         "packages",
     ),
+    describe=match_details,
 )
 VOYAGES = TableSource(
     name="voyages",
@@ -456,7 +466,11 @@ def ingest_source(ledger: LedgerResource, source: Source, log: Log, warn: Log) -
     paths = ledger.paths
     files = current_files(paths.raw_dir, source.name)
     with ledger.staging() as con:
-        ensure_raw_schema(con)
+        if reset_if_outdated(con, source.name):
+            log(
+                f"raw tables of {source.name} had the columns of an older contract:"
+                " rebuilt, every file is read again"
+            )
         _forget_vanished(con, source, {name for name, _ in files}, log)
         registry = registered(con, source.name)
     outcomes: list[FileOutcome] = []

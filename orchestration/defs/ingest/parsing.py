@@ -15,6 +15,20 @@ from pathlib import Path
 
 import polars as pl
 
+from orchestration.defs.ingest.exprs import (
+    Rule,
+    clean_text,
+    code_text_expr,
+    excerpt_expr,
+    lookup_key,
+    quoted,
+)
+from orchestration.defs.ingest.stations import (
+    StationIndex,
+    output_columns,
+    resolution_stages,
+    station_rules,
+)
 from orchestration.iso6346 import is_valid_expr
 from orchestration.paths import SEEDS_DIR
 
@@ -142,14 +156,6 @@ LADEN_VALUES: dict[str, bool] = {
 }
 
 ENCODING_ERROR_CHAR = "\ufffd"  # what the lossy UTF-8 decoder puts where bytes were invalid
-# Messages quote file content at most this many characters (then "…"): enough to find the
-# problem, never a whole record, field or line of a file someone should not have published.
-EXCERPT_CHARS = 80
-
-
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """``text`` cut to ``limit`` characters, marked with "…" when cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def normalise_header(name: str) -> str:
@@ -191,23 +197,6 @@ def missing_required(present: Iterable[str], required: Sequence[tuple[str, ...]]
     return [" or ".join(group) for group in required if not have.intersection(group)]
 
 
-def clean_text(col: pl.Expr) -> pl.Expr:
-    """Trimmed text, with empty cells as null: an empty field means "not given"."""
-    s = col.cast(pl.String).str.strip_chars()
-    return pl.when(s.str.len_chars() > 0).then(s)
-
-
-def lookup_key(col: pl.Expr) -> pl.Expr:
-    """Case-, space- and ё-insensitive key for matching names against the seeds."""
-    return (
-        col.cast(pl.String)
-        .str.strip_chars()
-        .str.to_lowercase()
-        .str.replace_all("ё", "е", literal=True)
-        .str.replace_all(r"[\s_]+", " ")
-    )
-
-
 def _names_lookup(frame: pl.DataFrame, code: str, name_columns: Sequence[str]) -> dict[str, str]:
     names = frame.select(
         pl.col(code).alias("code"),
@@ -227,7 +216,7 @@ def _names_lookup(frame: pl.DataFrame, code: str, name_columns: Sequence[str]) -
 class Lookups:
     """Reference names from the dbt seeds: station and port names/aliases -> codes."""
 
-    stations: dict[str, str]
+    stations: StationIndex
     ports: dict[str, str]
 
     @classmethod
@@ -242,7 +231,7 @@ def _load_lookups(seeds_dir: Path, versions: tuple[int, ...]) -> Lookups:
     stations = pl.read_csv(seeds_dir / "stations.csv", infer_schema=False)
     ports = pl.read_csv(seeds_dir / "ports.csv", infer_schema=False)
     return Lookups(
-        stations=_names_lookup(stations, "station_code", ["station_name", "station_name_ru"]),
+        stations=StationIndex.from_seed(stations),
         ports=_names_lookup(ports, "port_code", ["port_name", "port_name_ru"]),
     )
 
@@ -331,31 +320,6 @@ def integer_expr(col: pl.Expr) -> pl.Expr:
     """Counts may arrive as ``12``, ``12.0`` (JSON/parquet floats) or ``1 200``."""
     s = col.cast(pl.String).str.replace_all(r"[\s\u00a0\u202f']", "")
     return s.cast(pl.Float64, strict=False).round(0).cast(pl.Int32, strict=False)
-
-
-def code_text_expr(col: pl.Expr) -> pl.Expr:
-    """Codes are text: ``481203.0`` from a float column is ``481203``."""
-    return clean_text(col).str.replace(r"^(\d+)\.0+$", "${1}")
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A row fails ``condition`` -> ``code``; ``detail`` explains it (the prefix names file/row)."""
-
-    condition: pl.Expr
-    code: str
-    field: str | None
-    detail: pl.Expr
-
-
-def excerpt_expr(value: pl.Expr) -> pl.Expr:
-    """:func:`excerpt` for a column: what a message may quote of a value (raw_record has it all)."""
-    cut = value.str.slice(0, EXCERPT_CHARS - 1) + pl.lit("…")
-    return pl.when(value.str.len_chars() > EXCERPT_CHARS).then(cut).otherwise(value)
-
-
-def quoted(col: str) -> pl.Expr:
-    return pl.concat_str(pl.lit("'"), excerpt_expr(pl.col(col).fill_null("")), pl.lit("'"))
 
 
 def reason_exprs(rules: Sequence[Rule]) -> list[pl.Expr]:
@@ -488,23 +452,9 @@ def manifest_plan(lookups: Lookups, today: date) -> ParsePlan:
             (pl.col("__weight_number") * unit_factor_expr(pl.col("__unit"))).alias("__weight_kg"),
             is_valid_expr(pl.col("__container")).alias("__container_ok"),
             parse_date_expr(pl.col("dispatch_date")).alias("__date"),
-            pl.when(pl.col("origin_station_code").is_not_null())
-            .then(resolve_expr(pl.col("origin_station_code"), lookups.stations))
-            .otherwise(resolve_expr(pl.col("origin_station"), lookups.stations))
-            .alias("__origin"),
-            pl.when(pl.col("destination_station_code").is_not_null())
-            .then(resolve_expr(pl.col("destination_station_code"), lookups.stations))
-            .otherwise(resolve_expr(pl.col("destination_station"), lookups.stations))
-            .alias("__destination"),
         ],
+        *resolution_stages(lookups.stations),
     ]
-
-    def station_detail(side: str) -> pl.Expr:
-        return pl.concat_str(
-            pl.lit("station '"),
-            excerpt_expr(pl.coalesce(pl.col(f"{side}_station_code"), pl.col(f"{side}_station"))),
-            pl.lit("' is not a code, name or alias in seeds/stations.csv"),
-        )
 
     rules = [
         *common_rules(),
@@ -545,28 +495,13 @@ def manifest_plan(lookups: Lookups, today: date) -> ParsePlan:
             "container_no",
             pl.concat_str(quoted("container_no"), pl.lit(" fails the ISO 6346 check digit")),
         ),
-        Rule(
-            pl.col("__origin").is_null(),
-            "unknown_station",
-            "origin_station",
-            station_detail("origin"),
-        ),
-        Rule(
-            pl.col("__destination").is_null(),
-            "unknown_station",
-            "destination_station",
-            station_detail("destination"),
-        ),
+        *station_rules(lookups.stations),
     ]
     output = [
         pl.col("waybill_no"),
         pl.col("__date").alias("dispatch_date"),
-        pl.col("__origin").alias("origin_station_code"),
-        pl.coalesce("origin_station", "origin_station_code").alias("origin_station_raw"),
-        pl.col("__destination").alias("destination_station_code"),
-        pl.coalesce("destination_station", "destination_station_code").alias(
-            "destination_station_raw"
-        ),
+        *output_columns("origin"),
+        *output_columns("destination"),
         "shipper",
         "consignee",
         code_text_expr(pl.col("cargo_code")).alias("cargo_code"),

@@ -21,10 +21,9 @@ from typing import BinaryIO, TextIO
 import numpy as np
 import polars as pl
 
+from orchestration.defs.ingest.exprs import clean_text, excerpt
 from orchestration.defs.ingest.parsing import (
     ENCODING_ERROR_CHAR,
-    clean_text,
-    excerpt,
     map_headers,
     missing_required,
 )

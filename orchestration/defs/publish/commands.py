@@ -189,10 +189,28 @@ def _guard(func: Command) -> Command:
         try:
             return func(args)
         except (VersionError, StorageError, duckdb.Error, sqlite3.Error) as exc:
-            print(f"ledger {args.command}: {exc}", file=sys.stderr)
+            print(f"ledger {args.command}: {one_line(exc)}", file=sys.stderr)
             return 2
 
     return run
+
+
+def one_line(exc: Exception) -> str:
+    """DuckDB's message on one line: the error, its hints, and the SQL line it points at.
+
+    DuckDB adds a blank line, ``LINE n: <sql>`` and a caret line under it; the caret means
+    nothing once the lines are joined, so the SQL context goes in parentheses instead.
+    """
+    parts, where = [], ""
+    for line in str(exc).splitlines():
+        text = line.strip()
+        if not text or set(text) == {"^"}:
+            continue
+        if text.startswith("LINE ") and ":" in text:
+            where = f" ({text})"
+        else:
+            parts.append(text)
+    return " ".join(parts) + where
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -636,7 +636,13 @@ class VersionStore:
         return path
 
     def query(self, sql: str, version_id: int | str | None = None) -> tuple[list[str], list[tuple]]:
-        """Run SQL read-only against one version (time travel) or the served file."""
+        """Run SQL read-only against one version (time travel) or the served file.
+
+        Empty SQL (blank, only comments or ``;``) is refused up front: DuckDB would return no
+        cursor at all, which callers would otherwise meet as an AttributeError.
+        """
+        if not duckdb.extract_statements(sql):
+            raise VersionError("no SQL statement given")
         con = connect(self.readable_path(version_id), read_only=True)
         try:
             cur = con.execute(sql)
