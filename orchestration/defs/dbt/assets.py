@@ -20,6 +20,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from packaging.version import Version
 
+from orchestration.defs.publish.store import code_version
 from orchestration.defs.quality.audit import record_results
 from orchestration.markdown import markdown_table
 from orchestration.paths import DBT_PROJECT_DIR, LedgerPaths
@@ -179,16 +180,21 @@ def _model_check(key: dg.AssetCheckKey, tests: list[tuple[str, str, int]]) -> dg
     )
 
 
-def _generate_docs(dbt: DbtCliResource, ledger: LedgerResource, target: Path) -> Path:
-    """Static dbt docs (one self-contained HTML) next to GX Data Docs, rebuilt every run.
+def _generate_docs(dbt: DbtCliResource, ledger: LedgerResource, target: Path) -> Path | None:
+    """Static dbt docs (one self-contained HTML) next to GX Data Docs, rebuilt when the code
+    changed (models, YAML descriptions, seeds: all in the code version); else None.
 
     Reuses the build's target (``--no-compile``): compiling the project again costs ~20 s.
     """
-    dbt.cli(["docs", "generate", "--static", "--no-compile"], target_path=target).wait()
     out = ledger.paths.docs_dir / "dbt"
+    stamp, code = out / ".code_version", code_version()
+    if (out / "index.html").exists() and stamp.exists() and stamp.read_text() == code:
+        return None
+    dbt.cli(["docs", "generate", "--static", "--no-compile"], target_path=target).wait()
     out.mkdir(parents=True, exist_ok=True)
     for name in ("static_index.html", "manifest.json", "catalog.json"):
         shutil.copy2(target / name, out / ("index.html" if name == "static_index.html" else name))
+    stamp.write_text(code)
     return out / "index.html"
 
 
@@ -240,7 +246,7 @@ def ledger_dbt_assets(
             metadata={"dbt_tests": dg.MetadataValue.json(summary)},
         )
     docs = _generate_docs(dbt, ledger, invocation.target_path)
-    context.log.info(f"dbt docs written to {docs}")
+    context.log.info(f"dbt docs written to {docs}" if docs else "dbt docs up to date (same code)")
     _prune_targets(invocation.target_path)
 
 
