@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import pytest
 
@@ -194,6 +196,51 @@ def test_a_failing_dbt_test_is_named_and_blocks_publish(
     )
     assert not result.asset_materializations_for_node("published_version")
     assert paths.serving_db.stat().st_ino == before, "served file untouched"
+
+
+def test_a_new_day_is_built_incrementally_and_published(
+    pipeline_run: dict, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day's file on top of the published state: dbt rebuilds only its waybills (same code:
+    no full refresh), the published totals grow by exactly that file, the change log empties."""
+    import shutil
+
+    import dagster as dg
+    import polars as pl
+
+    from orchestration.generate import generate_day
+    from orchestration.paths import LedgerPaths
+    from tests.conftest import materialize_all
+
+    home = tmp_path / "home"
+    shutil.copytree(pipeline_run["paths"].home, home, ignore=shutil.ignore_patterns("dagster"))
+    monkeypatch.setenv("LEDGER_HOME", str(home))
+    paths = LedgerPaths.from_env()
+    day = generate_day(paths.raw_dir, date(2023, 11, 14), 300)
+    added = pl.read_csv(day, infer_schema=False)
+
+    result = materialize_all(pipeline_run["defs"], dg.DagsterInstance.ephemeral())
+    assert result.success
+    with duckdb.connect(str(paths.staging_db), read_only=True) as con:
+        builds = con.execute(
+            "select full_refresh from audit.dbt_builds order by finished_at"
+        ).fetchall()
+        pending = con.execute("select count(*) from raw.changed_keys").fetchone()[0]
+    assert builds == [(True,), (False,)], "the first build was full, this one incremental"
+    assert pending == 0, "the publish cleared the change log it consumed"
+    before = pipeline_run["summary"]["manifests"]["current"]
+    with duckdb.connect(str(paths.serving_db), read_only=True) as con:
+        shipments, tonnes, munitions = con.execute(
+            "select count(*), sum(net_tonnes), (select count(*) from fct_munitions_equivalent)"
+            " from fct_shipments"
+        ).fetchone()
+        explosive = con.execute("select count(*) from fct_shipments where is_explosive").fetchone()[
+            0
+        ]
+    assert shipments == before["shipments"] + added.height
+    added_t = added["gross_weight"].cast(pl.Float64).sum() / 1000
+    assert tonnes == pytest.approx(before["tonnes"] + added_t, abs=0.01)
+    assert munitions == explosive
 
 
 def test_reconciliation_flags_the_wrong_direction_report(pipeline_run: dict, served) -> None:

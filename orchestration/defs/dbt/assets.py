@@ -22,6 +22,7 @@ from packaging.version import Version
 
 from orchestration.defs.publish.store import code_version
 from orchestration.defs.quality.audit import record_results
+from orchestration.incremental import full_refresh_needed, record_build
 from orchestration.markdown import markdown_table
 from orchestration.paths import DBT_PROJECT_DIR, LedgerPaths
 from orchestration.resources import LedgerResource
@@ -223,7 +224,16 @@ def ledger_dbt_assets(
     """Build seeds, models and tests into the staging database; never the served file."""
     # dbt reads the database path from the environment (profiles.yml): point it at this home.
     os.environ["LEDGER_STAGING_DB"] = str(ledger.paths.staging_db)
-    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    code, started = code_version(), datetime.now(UTC).replace(tzinfo=None)
+    with ledger.staging() as con:
+        full = full_refresh_needed(con, code)
+    context.log.info(
+        "dbt build: full refresh (code changed since the last build)"
+        if full
+        else "dbt build: incremental (only waybills whose manifest rows changed)"
+    )
+    args = ["build", "--full-refresh"] if full else ["build"]
+    invocation = dbt.cli(args, context=context, raise_on_error=False)
     for event in invocation.stream():
         # dbt tests come as one event each: they become one dbt_tests result per model below
         if not isinstance(event, dg.AssetCheckResult | dg.AssetObservation):
@@ -244,6 +254,10 @@ def ledger_dbt_assets(
             description="dbt build failed, nothing is published; failing: "
             + (", ".join(failing) or "see the dbt log"),
             metadata={"dbt_tests": dg.MetadataValue.json(summary)},
+        )
+    with ledger.staging() as con:
+        record_build(
+            con, context.run_id, code, full, started, datetime.now(UTC).replace(tzinfo=None)
         )
     docs = _generate_docs(dbt, ledger, invocation.target_path)
     context.log.info(f"dbt docs written to {docs}" if docs else "dbt docs up to date (same code)")

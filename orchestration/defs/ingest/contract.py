@@ -110,6 +110,13 @@ DDL: dict[str, str] = {
             is_curated boolean not null,
             {PROVENANCE}
         )""",
+    "changed_keys": """
+        create table if not exists raw.changed_keys (
+            source varchar not null,                -- manifests
+            key varchar not null,                   -- a waybill_no whose rows a file changed
+            source_file varchar not null,           -- the file that brought or took the rows
+            recorded_at timestamp not null          -- cleared up to a run's start by its publish
+        )""",
     "quarantine": """
         create table if not exists raw.quarantine (
             source varchar not null,                -- manifests | voyages | reports

@@ -77,6 +77,7 @@ class Source(Protocol):
 
     name: str
     tables: Sequence[str]
+    change_key: str | None  # column whose values the incremental models rebuild when they change
 
     def stage(self, path: Path, outcome: FileOutcome, scratch: Path) -> Path: ...
 
@@ -136,6 +137,7 @@ class TableSource:
     dedupe_columns: Sequence[str]  # canonical values that make two rows "the same row"
     # Per-file facts about the loaded rows for the metadata table: (con, file, sha256) -> details
     describe: Callable[[duckdb.DuckDBPyConnection, str, str], dict[str, str]] | None = None
+    change_key: str | None = None
 
     @property
     def tables(self) -> Sequence[str]:
@@ -251,6 +253,7 @@ MANIFESTS = TableSource(
         "packages",
     ),
     describe=match_details,
+    change_key="waybill_no",
 )
 VOYAGES = TableSource(
     name="voyages",
@@ -297,6 +300,7 @@ class ReportSource:
 
     name: str = "reports"
     tables: Sequence[str] = ("raw.reports", "raw.report_claims")
+    change_key: str | None = None  # a few rows: the models over reports are rebuilt whole
 
     def stage(self, path: Path, outcome: FileOutcome, scratch: Path) -> Path:
         display = outcome.source_file
@@ -356,8 +360,23 @@ def registered(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, tuple[s
     return {name: (sha, status) for name, sha, status in rows}
 
 
+def record_changes(con: duckdb.DuckDBPyConnection, source: Source, name: str, sha: str) -> None:
+    """Log the keys (waybills) whose rows this file brings or takes away, in the same
+    transaction: the incremental dbt models rebuild exactly these until a publish clears them."""
+    if source.change_key is None:
+        return
+    key = quote_ident(source.change_key)
+    con.execute(
+        f"insert into raw.changed_keys (source, key, source_file, recorded_at)"  # noqa: S608 - quoted constants
+        f" select distinct ?, {key}, ?, ? from {source.tables[0]}"
+        " where source_file = ? and file_sha256 = ?",
+        [source.name, name, now(), name, sha],
+    )
+
+
 def forget_file(con: duckdb.DuckDBPyConnection, source: Source, name: str, sha: str) -> None:
     """Remove one file's rows everywhere (the caller holds the transaction)."""
+    record_changes(con, source, name, sha)
     for table in source.tables:
         con.execute(f"delete from {table} where source_file = ? and file_sha256 = ?", [name, sha])  # noqa: S608
     con.execute(
@@ -508,6 +527,7 @@ def ingest_source(ledger: LedgerResource, source: Source, log: Log, warn: Log) -
                     forget_file(con, source, name, previous[0])
                 if staged is not None:
                     source.insert(con, staged, outcome)
+                    record_changes(con, source, name, outcome.file_sha256)
                 write_registry(con, source.name, outcome)
             if staged is not None:
                 shutil.rmtree(scratch)

@@ -11,6 +11,7 @@ import duckdb
 from orchestration.defs.dbt.assets import mart_asset_keys
 from orchestration.defs.publish.store import VersionError, VersionStore, code_version, label
 from orchestration.defs.quality.audit import results_for_run
+from orchestration.incremental import clear_consumed_changes
 from orchestration.resources import LedgerResource
 
 CHANGE_KINDS = ("added", "removed", "changed")
@@ -92,6 +93,9 @@ def published_version(
         )
     store = VersionStore(paths)
     result = store.publish(paths.staging_db, context.run_id, inputs, code_version(), summary)
+    with ledger.staging() as con:  # the served version now holds them: the next build need not
+        cleared = clear_consumed_changes(con, context.run_id)
+    context.log.info(f"change log: {cleared} waybill changes consumed by this run cleared")
     version = result.version
     for note in result.recovered:
         context.log.warning(f"recovered from an interrupted publish: {note}")

@@ -4,12 +4,22 @@
     mass       rounds = net tonnes x 1000 / blended packed kg per round, where the blend of the
                profile mix is 1 / sum(mix_share / kg); the LOW count uses the HIGH packed mass.
     container  rounds = containers x blended rounds per container = sum(mix_share x rounds). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_changed_waybills() }}",
+    )
+}}
+-- depends_on: {{ ref('stg_raw__changed_waybills') }}
 with
 
 shipments as (
 
     select * from {{ ref('fct_shipments') }}
     where is_explosive
+    {{ only_changed_waybills() }}
 
 ),
 

@@ -1,9 +1,19 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_changed_waybills() }}",
+    )
+}}
+-- depends_on: {{ ref('stg_raw__changed_waybills') }}
 with
 
 consignments as (
 
     select * from {{ ref('int_versioned_consignments') }}
     where is_current
+    {{ only_changed_waybills() }}
 
 ),
 

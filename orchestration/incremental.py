@@ -1,0 +1,72 @@
+"""When dbt may build incrementally, and when the change log it consumed can be cleared.
+
+The big models (fct_shipments, fct_munitions_equivalent) rebuild only the waybills in
+``raw.changed_keys`` (written by ingest, in the transaction that loads or forgets a file). That
+is only sound while the code that built the rest of the table is the code running now, so a
+build is full whenever the code version differs from the last successful build's. The log is
+cleared by the publish of the run that consumed it, up to that run's dbt start: a run that
+fails its audit leaves it for the next run, which rebuilds the same waybills again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+BUILDS_DDL = """
+create table if not exists audit.dbt_builds (
+    run_id varchar not null,
+    code_version varchar not null,
+    full_refresh boolean not null,
+    started_at timestamp not null,      -- changes recorded before this were consumed
+    finished_at timestamp not null
+)"""
+
+
+def _ensure(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists audit")
+    con.execute(BUILDS_DDL)
+
+
+def full_refresh_needed(con: duckdb.DuckDBPyConnection, code: str) -> bool:
+    """True unless the last successful build ran this very code."""
+    _ensure(con)
+    row = con.execute(
+        "select code_version from audit.dbt_builds order by finished_at desc limit 1"
+    ).fetchone()
+    return row is None or row[0] != code
+
+
+def record_build(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    code: str,
+    full_refresh: bool,
+    started_at: datetime,
+    finished_at: datetime,
+) -> None:
+    """Only successful builds are recorded: a failed one must not unlock incremental builds."""
+    _ensure(con)
+    con.execute(
+        "insert into audit.dbt_builds values (?, ?, ?, ?, ?)",
+        [run_id, code, full_refresh, started_at, finished_at],
+    )
+
+
+def clear_consumed_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
+    """Forget the changes this run's dbt build consumed; returns how many were cleared."""
+    _ensure(con)
+    row = con.execute(
+        "select max(started_at) from audit.dbt_builds where run_id = ?", [run_id]
+    ).fetchone()
+    if row is None or row[0] is None:
+        return 0
+    exists = con.execute(
+        "select count(*) from information_schema.tables"
+        " where table_schema = 'raw' and table_name = 'changed_keys'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    cleared = con.execute("delete from raw.changed_keys where recorded_at < ?", [row[0]]).fetchone()
+    return int(cleared[0]) if cleared else 0

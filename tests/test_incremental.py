@@ -1,0 +1,129 @@
+"""Incremental builds: only the waybills a file changed are rebuilt, and the result is the
+result of a full rebuild. Real dbt builds on real DuckDB files."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.incremental import clear_consumed_changes, full_refresh_needed, record_build
+from tests.test_dbt_build import PROV_A, fill_raw, rows, run_dbt
+
+T2 = datetime(2024, 2, 3, 8, 0)
+PROV_C = ("manifests/c.csv", "c" * 64, T2)
+MARTS = (
+    "fct_shipments",
+    "fct_munitions_equivalent",
+    "agg_monthly_flows",
+    "agg_munitions_by_profile",
+    "dim_stations",
+    "fct_claim_reconciliation",
+)
+
+
+def deliver(db: Path) -> None:
+    """What ingest does when c.csv arrives and the file holding W004 goes: rows in raw, and
+    the waybills they touch in the change log (same transaction)."""
+    with duckdb.connect(str(db)) as con:
+        con.executemany(
+            "insert into raw.manifests (waybill_no, dispatch_date, origin_station_code,"
+            " origin_station_matched_by, origin_station_code_given, destination_station_code,"
+            " destination_station_matched_by, destination_station_code_given, shipper, consignee,"
+            " cargo_code, wagon_no, container_no, gross_weight_kg, packages, source_file,"
+            " source_row, file_sha256, ingested_at) values (?, ?, '986808', 'code', '986808',"
+            " '515202', 'code', '515202', 'Shipper LLC', 'Depot 1', '481218', '50000001', ?, ?,"
+            " 40, ?, ?, ?, ?)",
+            [
+                # a corrected re-send of W002 that moves it from September to October
+                ["W002", date(2023, 10, 2), "CONT0000002", 19000.0, *PROV_C[:1], 1, *PROV_C[1:]],
+                ["W006", date(2023, 11, 14), "CONT0000006", 16000.0, *PROV_C[:1], 2, *PROV_C[1:]],
+            ],
+        )
+        con.execute("delete from raw.manifests where waybill_no = 'W004'")
+        con.executemany(
+            "insert into raw.changed_keys values ('manifests', ?, ?, ?)",
+            [["W002", PROV_C[0], T2], ["W006", PROV_C[0], T2], ["W004", PROV_A[0], T2]],
+        )
+
+
+@pytest.fixture(scope="module")
+def built_then_delivered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One full build, then the delivery applied to two copies of that state."""
+    tmp = tmp_path_factory.mktemp("incremental")
+    base = tmp / "base.duckdb"
+    fill_raw(base)
+    result = run_dbt(["build", "--exclude", "test_type:unit"], base, tmp)
+    assert result.returncode == 0, result.stdout[-3000:]
+    dbs = {}
+    for name in ("incremental", "full"):
+        dbs[name] = tmp / f"{name}.duckdb"
+        shutil.copy(base, dbs[name])
+        deliver(dbs[name])
+    dbs["tmp"] = tmp
+    return dbs
+
+
+@pytest.mark.slow  # three dbt builds (~45 s)
+def test_an_incremental_build_equals_a_full_rebuild(built_then_delivered: dict[str, Path]) -> None:
+    tmp = built_then_delivered["tmp"]
+    incremental, full = built_then_delivered["incremental"], built_then_delivered["full"]
+    with duckdb.connect(str(incremental)) as con:  # an unchanged waybill's row, marked
+        con.execute(
+            "update main.fct_shipments set shipper = 'NOT REBUILT' where waybill_no = 'W001'"
+        )
+    result = run_dbt(["build", "--exclude", "test_type:unit"], incremental, tmp)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert run_dbt(["build", "--full-refresh"], full, tmp).returncode == 0
+
+    with duckdb.connect(str(incremental), read_only=True) as con:
+        # only the changed waybills were rebuilt: the marked row is still there
+        assert rows(con, "select shipper from main.fct_shipments where waybill_no = 'W001'") == [
+            ("NOT REBUILT",)
+        ]
+        assert rows(
+            con,
+            "select waybill_no, dispatch_date, net_tonnes, source_file from main.fct_shipments"
+            " where waybill_no in ('W002', 'W004', 'W006') order by 1",
+        ) == [
+            ("W002", date(2023, 10, 2), 19.0, "manifests/c.csv"),
+            ("W006", date(2023, 11, 14), 16.0, "manifests/c.csv"),
+        ]
+    con = duckdb.connect(":memory:")
+    con.execute(f"attach '{incremental}' as inc (read_only)")
+    con.execute(f"attach '{full}' as ful (read_only)")
+    for table in MARTS:
+        exclude = "exclude (shipper)" if table == "fct_shipments" else ""
+        differ = rows(
+            con,
+            f"select count(*) from ((select * {exclude} from inc.main.{table} except all"  # noqa: S608
+            f" select * {exclude} from ful.main.{table}) union all (select * {exclude}"
+            f" from ful.main.{table} except all select * {exclude} from inc.main.{table}))",
+        )[0][0]
+        assert differ == 0, f"{table}: {differ} rows differ from a full rebuild"
+
+
+def test_build_state_decides_full_refresh_and_clears_what_was_consumed(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema raw")
+        con.execute(
+            "create table raw.changed_keys (source varchar, key varchar, source_file varchar,"
+            " recorded_at timestamp)"
+        )
+        con.executemany(
+            "insert into raw.changed_keys values ('manifests', ?, 'manifests/a.csv', ?)",
+            [["W1", datetime(2024, 1, 1, 9)], ["W2", datetime(2024, 1, 1, 11)]],
+        )
+        assert full_refresh_needed(con, "code-1"), "no build yet"
+        record_build(
+            con, "run-1", "code-1", True, datetime(2024, 1, 1, 10), datetime(2024, 1, 1, 10, 5)
+        )
+        assert not full_refresh_needed(con, "code-1")
+        assert full_refresh_needed(con, "code-2"), "new code: everything is rebuilt"
+        assert clear_consumed_changes(con, "run-other") == 0
+        assert clear_consumed_changes(con, "run-1") == 1
+        assert rows(con, "select key from raw.changed_keys") == [("W2",)], "arrived mid-build"
