@@ -1,4 +1,4 @@
-"""When dbt may build incrementally, and when the change log it consumed can be cleared.
+"""What a run must rebuild and re-validate: only what changed, unless the code did.
 
 The big models (fct_shipments, fct_munitions_equivalent) rebuild only the waybills in
 ``raw.changed_keys`` (written by ingest, in the transaction that loads or forgets a file). That
@@ -6,6 +6,9 @@ is only sound while the code that built the rest of the table is the code runnin
 build is full whenever the code version differs from the last successful build's. The log is
 cleared by the publish of the run that consumed it, up to that run's dbt start: a run that
 fails its audit leaves it for the next run, which rebuilds the same waybills again.
+
+GX follows the same rule: the raw manifests suite validates the rows of files it has not passed
+under the current code, the fct_shipments suite the waybills an incremental build rebuilt.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
+
+from orchestration.sql import sql_literal
 
 BUILDS_DDL = """
 create table if not exists audit.dbt_builds (
@@ -70,3 +75,44 @@ def clear_consumed_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
         return 0
     cleared = con.execute("delete from raw.changed_keys where recorded_at < ?", [row[0]]).fetchone()
     return int(cleared[0]) if cleared else 0
+
+
+VALIDATED_DDL = """
+create table if not exists audit.validated_files (
+    suite varchar not null,
+    file_sha256 varchar not null,
+    code_version varchar not null       -- a new suite or new code validates everything again
+)"""
+
+
+def unvalidated_files(con: duckdb.DuckDBPyConnection, suite: str, code: str) -> str:
+    """SQL condition for raw rows of files this suite has not passed under this code."""
+    _ensure(con)
+    con.execute(VALIDATED_DDL)
+    return (
+        "file_sha256 not in (select file_sha256 from audit.validated_files"  # noqa: S608 - literals
+        f" where suite = {sql_literal(suite)} and code_version = {sql_literal(code)})"
+    )
+
+
+def record_validated_files(
+    con: duckdb.DuckDBPyConnection, table: str, suite: str, code: str, where: str
+) -> None:
+    """After a pass: these files need no second look until the code changes."""
+    con.execute(
+        "insert into audit.validated_files"  # noqa: S608 - table is a constant, where is ours
+        f" select distinct ?, file_sha256, ? from {table} where {where}",
+        [suite, code],
+    )
+
+
+def changed_waybills(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
+    """SQL condition for the rows this run's incremental build rebuilt; None (everything) when
+    the build was full or did not run in this run."""
+    _ensure(con)
+    row = con.execute(
+        "select bool_or(full_refresh) from audit.dbt_builds where run_id = ?", [run_id]
+    ).fetchone()
+    if row is None or row[0] is None or row[0]:
+        return None
+    return "waybill_no in (select key from raw.changed_keys where source = 'manifests')"

@@ -141,6 +141,11 @@ def test_corrupted_data_fails_gx_and_blocks_publish(
         corrupted = con.execute(
             "select count(*) from raw.manifests where container_no like 'BAD%'"
         ).fetchone()[0]
+        # whatever writes raw rows logs the waybills it touched, as ingest does
+        con.execute(
+            "insert into raw.changed_keys select 'manifests', waybill_no, source_file, now()"
+            " from raw.manifests where container_no like 'BAD%'"
+        )
     assert corrupted > 0
 
     # Every asset except ingest (which would rebuild the raw rows from the clean files).
@@ -221,6 +226,15 @@ def test_a_new_day_is_built_incrementally_and_published(
 
     result = materialize_all(pipeline_run["defs"], dg.DagsterInstance.ephemeral())
     assert result.success
+    scopes = {
+        c.check_name: c.metadata["scope"].value
+        for c in result.get_asset_check_evaluations()
+        if "scope" in c.metadata
+    }
+    total = pipeline_run["summary"]["manifests"]["current"]["shipments"]
+    assert scopes["gx_raw_manifests"].startswith("new files (300 of ")
+    assert scopes["gx_fct_shipments"] == f"rebuilt waybills (300 of {total + 300:,} rows)"
+    assert scopes["gx_agg_monthly_flows"] == "whole table"
     with duckdb.connect(str(paths.staging_db), read_only=True) as con:
         builds = con.execute(
             "select full_refresh from audit.dbt_builds order by finished_at"

@@ -85,6 +85,18 @@ def test_corrupted_table_fails_with_exact_counts(tmp_path: Path) -> None:
     assert regex.element_count == ROWS
 
 
+def test_a_scoped_validation_sees_only_its_rows_but_counts_the_whole_table(tmp_path: Path) -> None:
+    """What changed is validated row by row; table-level expectations still see everything."""
+    db = _shipments_db(tmp_path / "s.duckdb", *CORRUPT)
+    summary = _validate(db, where="shipment_id >= 'SHP00030'")  # the corrupt rows lie before
+    assert (summary.rows, summary.rows_validated) == (ROWS, 30)
+    assert summary.failures == ()
+    inside = _validate(db, where="shipment_id < 'SHP00004'", chunk_rows=2)
+    assert [(f.columns, f.unexpected_count) for f in inside.failures] == [("container_no", 3)]
+    empty = _validate(db, where="false")
+    assert (empty.rows_validated, empty.failures) == (0, ())
+
+
 def test_chunked_validation_matches_whole_table(tmp_path: Path) -> None:
     db = _shipments_db(tmp_path / "s.duckdb", *CORRUPT)
     whole = _validate(db)

@@ -111,6 +111,7 @@ class ValidationSummary:
     batches: int  # GX validations run: more than one when a table is read in chunks
     seconds: float
     data_docs_url: str | None
+    rows_validated: int  # rows the row-wise expectations saw (fewer than rows when scoped)
 
     @property
     def failed(self) -> dict[str, int]:
@@ -395,8 +396,12 @@ def validate_table(
     run_name: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     expectations_dir: Path = EXPECTATIONS_DIR,
+    where: str | None = None,
 ) -> ValidationSummary:
     """Validate ``table`` ('schema.name' or a main-schema name) against one suite file.
+
+    With ``where`` (a SQL condition), row-wise and key expectations see only the rows it selects
+    (what changed since the last validation); table-level ones (row count) the whole table.
 
     Columns the suite names but the table lacks are not an error here: GX reports each affected
     expectation as failed with "column does not exist", which is what a reviewer needs to see.
@@ -408,6 +413,10 @@ def validate_table(
     relation = f'"{schema}"."{name}"'
     suite = load_suite(suite_name, expectations_dir)
     rows = con.execute(f"select count(*) from {relation}").fetchone()[0]  # noqa: S608 - quoted identifiers
+    scoped, scoped_rows = relation, rows
+    if where is not None:
+        scoped = f"(select * from {relation} where {where})"  # noqa: S608 - our own condition
+        scoped_rows = con.execute(f"select count(*) from {scoped}").fetchone()[0]  # noqa: S608
     context = gx_context(docs_dir)
     datasource = context.data_sources.get("ledger")
     asset_name = f"{schema}.{name}"
@@ -426,7 +435,9 @@ def validate_table(
     for group in _plan(expectations, existing):
         sub = [expectations[i] for i in group.indices]
         parts: list[list[ExpectationValidationResult]] = [[] for _ in sub]
-        for frame in _frames(con, relation, group, rows, chunk_rows):
+        whole = group.mode == "whole"
+        source, count = (relation, rows) if whole else (scoped, scoped_rows)
+        for frame in _frames(con, source, group, count, chunk_rows):
             batches += 1
             # Batch.validate would load (and fingerprint-hash) the dataframe a second time.
             validated = V1Validator(
@@ -446,6 +457,7 @@ def validate_table(
         table=asset_name,
         suite=suite_name,
         rows=rows,
+        rows_validated=scoped_rows,
         evaluated={s: sum(e.meta["severity"] == s for e in expectations) for s in SEVERITIES},
         failures=tuple(_failure(r) for r in ordered if not r.success),
         batches=batches,
