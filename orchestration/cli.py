@@ -115,7 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from orchestration.definitions import defs  # heavy: dbt manifest, GX, Dagster
 
-    job = defs.get_job_def("ledger_job")
+    job = defs.resolve_job_def("ledger_job")
     print(f"ledger run: inputs {paths.raw_dir}, staging {paths.staging_db}", file=sys.stderr)
     result = job.execute_in_process(instance=dagster_instance(paths), raise_on_error=False)
     for check in result.get_asset_check_evaluations():

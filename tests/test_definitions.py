@@ -17,7 +17,7 @@ def test_definitions_load_with_job_schedule_sensor() -> None:
     keys = {k.to_user_string() for k in repo.assets_defs_by_key}
     assert {"raw/manifests", "raw/voyages", "raw/reports", "published_version"} <= keys
     assert {"fct_shipments", "fct_munitions_equivalent", "agg_monthly_flows"} <= keys
-    assert defs.get_job_def("ledger_job") is not None
+    assert defs.resolve_job_def("ledger_job") is not None
     assert defs.get_schedule_def("daily_ledger").cron_schedule == "0 6 * * *"
     assert defs.get_sensor_def("raw_files_sensor") is not None
     groups = {a.group_names_by_key[k] for a in repo.assets_defs_by_key.values() for k in a.keys}

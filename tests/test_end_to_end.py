@@ -15,6 +15,35 @@ def served(pipeline_run: dict):
     con.close()
 
 
+def copied_home(pipeline_run: dict, tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """The published state of the session's run, copied to a home of this test's own."""
+    import shutil
+
+    from orchestration.paths import LedgerPaths
+
+    home = tmp_path / "home"
+    shutil.copytree(pipeline_run["paths"].home, home, ignore=shutil.ignore_patterns("dagster"))
+    monkeypatch.setenv("LEDGER_HOME", str(home))
+    return LedgerPaths.from_env()
+
+
+def run_again(pipeline_run: dict, with_ingest: bool = True):
+    """Materialize the graph again (without ingest: it would rebuild raw from the clean files)."""
+    import dagster as dg
+
+    from tests.conftest import materialize_all
+
+    selection = dg.AssetSelection.all()
+    if not with_ingest:
+        selection = selection - dg.AssetSelection.groups("ingest")
+    return materialize_all(
+        pipeline_run["defs"],
+        dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        selection=selection,
+    )
+
+
 def test_run_succeeds_and_publishes_every_mart(pipeline_run: dict, served) -> None:
     result = pipeline_run["result"]
     assert result.success
@@ -121,17 +150,7 @@ def test_corrupted_data_fails_gx_and_blocks_publish(
     pipeline_run: dict, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A bad upstream (containers that break ISO 6346) fails GX; the served version stays."""
-    import shutil
-
-    import dagster as dg
-
-    from orchestration.paths import LedgerPaths
-    from tests.conftest import materialize_all
-
-    home = tmp_path / "home"
-    shutil.copytree(pipeline_run["paths"].home, home, ignore=shutil.ignore_patterns("dagster"))
-    monkeypatch.setenv("LEDGER_HOME", str(home))
-    paths = LedgerPaths.from_env()
+    paths = copied_home(pipeline_run, tmp_path, monkeypatch)
     before = paths.serving_db.stat().st_ino
     with duckdb.connect(str(paths.staging_db)) as con:
         con.execute(
@@ -148,13 +167,7 @@ def test_corrupted_data_fails_gx_and_blocks_publish(
         )
     assert corrupted > 0
 
-    # Every asset except ingest (which would rebuild the raw rows from the clean files).
-    result = materialize_all(
-        pipeline_run["defs"],
-        dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-        selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ingest"),
-    )
+    result = run_again(pipeline_run, with_ingest=False)
     assert not result.success
     failed = {c.check_name for c in result.get_asset_check_evaluations() if not c.passed}
     assert any("gx" in name for name in failed), failed
@@ -166,27 +179,17 @@ def test_a_failing_dbt_test_is_named_and_blocks_publish(
     pipeline_run: dict, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """dbt tests are one check per model: the failing test is named there and in the failure."""
-    import shutil
-
-    import dagster as dg
-
-    from orchestration.paths import LedgerPaths
-    from tests.conftest import materialize_all
-
-    home = tmp_path / "home"
-    shutil.copytree(pipeline_run["paths"].home, home, ignore=shutil.ignore_patterns("dagster"))
-    monkeypatch.setenv("LEDGER_HOME", str(home))
-    paths = LedgerPaths.from_env()
+    paths = copied_home(pipeline_run, tmp_path, monkeypatch)
     before = paths.serving_db.stat().st_ino
     with duckdb.connect(str(paths.staging_db)) as con:  # one manifest row stored twice
         con.execute("insert into raw.manifests select * from raw.manifests limit 1")
+        # whatever writes raw rows logs the waybills it touched, as ingest does
+        con.execute(
+            "insert into raw.changed_keys select 'manifests', waybill_no, source_file, now()"
+            " from raw.manifests group by all having count(*) > 1"
+        )
 
-    result = materialize_all(
-        pipeline_run["defs"],
-        dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-        selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ingest"),
-    )
+    result = run_again(pipeline_run, with_ingest=False)
     assert not result.success
     checks = {
         c.asset_key.to_user_string(): c
@@ -208,23 +211,15 @@ def test_a_new_day_is_built_incrementally_and_published(
 ) -> None:
     """A day's file on top of the published state: dbt rebuilds only its waybills (same code:
     no full refresh), the published totals grow by exactly that file, the change log empties."""
-    import shutil
-
-    import dagster as dg
     import polars as pl
 
     from orchestration.generate import generate_day
-    from orchestration.paths import LedgerPaths
-    from tests.conftest import materialize_all
 
-    home = tmp_path / "home"
-    shutil.copytree(pipeline_run["paths"].home, home, ignore=shutil.ignore_patterns("dagster"))
-    monkeypatch.setenv("LEDGER_HOME", str(home))
-    paths = LedgerPaths.from_env()
+    paths = copied_home(pipeline_run, tmp_path, monkeypatch)
     day = generate_day(paths.raw_dir, date(2023, 11, 14), 300)
     added = pl.read_csv(day, infer_schema=False)
 
-    result = materialize_all(pipeline_run["defs"], dg.DagsterInstance.ephemeral())
+    result = run_again(pipeline_run)
     assert result.success
     scopes = {
         c.check_name: c.metadata["scope"].value

@@ -232,7 +232,8 @@ def ledger_dbt_assets(
         if full
         else "dbt build: incremental (only waybills whose manifest rows changed)"
     )
-    args = ["build", "--full-refresh"] if full else ["build"]
+    # incremental: heavy tests on the big models see the rebuilt waybills only (changed_waybills)
+    args = ["build", "--full-refresh"] if full else ["build", "--vars", "{changed_only: true}"]
     invocation = dbt.cli(args, context=context, raise_on_error=False)
     for event in invocation.stream():
         # dbt tests come as one event each: they become one dbt_tests result per model below
