@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 # DuckDB takes 80% of RAM by default; cap it so ingest, dbt and publish spill to disk instead.
-MEMORY_LIMIT = os.environ.get("LEDGER_DUCKDB_MEMORY_LIMIT", "3GB")
+MEMORY_LIMIT = os.environ.get("LEDGER_DUCKDB_MEMORY_LIMIT", "2GB")
 
 
 def sha256_file(path: Path) -> str:
