@@ -33,9 +33,12 @@ examples:
 """
 
 
-# This machine has no internet: Dagster's usage statistics would only queue up, and its
-# first-run banner about them is noise in every `ledger run`.
-DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+# This machine has no internet: Dagster's usage statistics would only queue up, its first-run
+# banner about them is noise in every `ledger run`, and the UI's "Join the Dagster community"
+# pop-up offers links that cannot load.
+DAGSTER_YAML = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+# What earlier versions wrote: replaced by the current one; a file edited by hand is left alone.
+OLD_DAGSTER_YAMLS = ("telemetry:\n  enabled: false\n",)
 
 
 def dagster_home(paths: LedgerPaths) -> str:
@@ -44,7 +47,7 @@ def dagster_home(paths: LedgerPaths) -> str:
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    if not config.exists() or config.read_text() in OLD_DAGSTER_YAMLS:
         config.write_text(DAGSTER_YAML)
     return str(home)
 

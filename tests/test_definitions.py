@@ -63,7 +63,16 @@ def test_the_cli_instance_is_shared_with_the_ui_and_sends_no_telemetry(
     instance = dagster_instance(ledger_home)
 
     home = ledger_home.warehouse_dir / "dagster"
-    assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+    config = home / "dagster.yaml"
+    assert config.read_text() == "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
     assert instance.root_directory == str(home)
     assert not instance.telemetry_enabled
+    assert not instance.nux_enabled, "no community pop-up in the UI of an offline machine"
+
+    config.write_text("telemetry:\n  enabled: false\n")  # what an earlier version wrote
+    dagster_instance(ledger_home)
+    assert "nux:" in config.read_text()
+    config.write_text("telemetry:\n  enabled: true\n")  # edited by hand: left alone
+    dagster_instance(ledger_home)
+    assert config.read_text() == "telemetry:\n  enabled: true\n"
     assert "ui" in build_parser().format_help()
