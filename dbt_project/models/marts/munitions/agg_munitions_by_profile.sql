@@ -1,31 +1,17 @@
 {#- The headline rounds split by munition profile (calibre), per month and route: the mass method
-    applied to each profile's share of the tonnage, the container method to its share of the
-    containers. Aggregated before the split, so its size does not grow with shipments. -#}
+    applied to each profile's share of the month's explosive tonnes, the container method to its
+    share of the containers. Built on agg_monthly_flows, so its size does not grow with shipments. -#}
 with
 
-shipments as (
+flows as (
 
-    select * from {{ ref('fct_shipments') }}
-    where is_explosive
+    select * from {{ ref('agg_monthly_flows') }}
 
 ),
 
 profiles as (
 
     select * from {{ ref('munition_profiles') }}
-
-),
-
-flows as (
-
-    select
-        dispatch_month as month,
-        route_id,
-        sum(net_tonnes) as tonnes,
-        sum(case when container_no is null then 0 else 1 end) as containers,
-        bool_and(is_synthetic) as is_synthetic
-    from shipments
-    group by dispatch_month, route_id
 
 ),
 

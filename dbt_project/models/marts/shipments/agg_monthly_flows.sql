@@ -24,6 +24,7 @@ flows as (
         min(destination_station_code) as destination_station_code,
         sum(net_tonnes) as tonnes,
         count(*) as shipments,
+        count(container_no) as containers,
         bool_and(is_synthetic) as is_synthetic
     from shipments
     group by dispatch_month, route_id
@@ -53,6 +54,7 @@ final as (
         flows.destination_station_code,
         flows.tonnes,
         flows.shipments,
+        flows.containers,
         coalesce(rounds.rounds_low, 0) as rounds_low,
         coalesce(rounds.rounds_central, 0) as rounds_central,
         coalesce(rounds.rounds_high, 0) as rounds_high,
