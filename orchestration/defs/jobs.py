@@ -25,8 +25,8 @@ def pending_change(ledger: LedgerResource) -> tuple[str, int, str | None]:
     fingerprint = fingerprint_of(hashes, code_version())
     if not hashes:
         return fingerprint, 0, f"no input files in {paths.raw_dir}/{{{','.join(SOURCES)}}}"
-    latest = VersionStore(paths).latest()
-    if latest is not None and latest.fingerprint == fingerprint and paths.serving_db.exists():
+    latest = VersionStore(paths).already_published(fingerprint)
+    if latest is not None:
         return fingerprint, len(hashes), f"{len(hashes)} input files, already {latest.label}"
     return fingerprint, len(hashes), None
 

@@ -181,14 +181,16 @@ def _model_check(key: dg.AssetCheckKey, tests: list[tuple[str, str, int]]) -> dg
     )
 
 
-def _generate_docs(dbt: DbtCliResource, ledger: LedgerResource, target: Path) -> Path | None:
+def _generate_docs(
+    dbt: DbtCliResource, ledger: LedgerResource, target: Path, code: str
+) -> Path | None:
     """Static dbt docs (one self-contained HTML) next to GX Data Docs, rebuilt when the code
     changed (models, YAML descriptions, seeds: all in the code version); else None.
 
     Reuses the build's target (``--no-compile``): compiling the project again costs ~20 s.
     """
     out = ledger.paths.docs_dir / "dbt"
-    stamp, code = out / ".code_version", code_version()
+    stamp = out / ".code_version"
     if (out / "index.html").exists() and stamp.exists() and stamp.read_text() == code:
         return None
     dbt.cli(["docs", "generate", "--static", "--no-compile"], target_path=target).wait()
@@ -260,7 +262,7 @@ def ledger_dbt_assets(
         record_build(
             con, context.run_id, code, full, started, datetime.now(UTC).replace(tzinfo=None)
         )
-    docs = _generate_docs(dbt, ledger, invocation.target_path)
+    docs = _generate_docs(dbt, ledger, invocation.target_path, code)
     context.log.info(f"dbt docs written to {docs}" if docs else "dbt docs up to date (same code)")
     _prune_targets(invocation.target_path)
 

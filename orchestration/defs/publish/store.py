@@ -338,11 +338,12 @@ class VersionStore:
         rows = self.versions()
         return rows[-1] if rows else None
 
-    def record_if_unchanged(self, fingerprint: str) -> Version | None:
+    def already_published(self, fingerprint: str) -> Version | None:
         """The latest version if it already is what a run with this fingerprint would publish.
 
-        Asked before a run does any work. None when there is work: a new fingerprint, no
-        served file, or a publish that was killed half-way (the run recovers it).
+        None when there is work: a new fingerprint, no served file, or a publish that was
+        killed half-way (the run recovers it). Asked by the sensor, the schedule and
+        ``ledger run`` before any work.
         """
         if not self.registry_path.exists() or not self.serving.exists():
             return None
@@ -351,7 +352,13 @@ class VersionStore:
             return None
         if self._rows("where status = 'pending'"):
             return None
-        self._event("unchanged", latest.version_id, None, {"fingerprint": fingerprint})
+        return latest
+
+    def record_if_unchanged(self, fingerprint: str) -> Version | None:
+        """:meth:`already_published`, with an ``unchanged`` event when it is: a run was asked."""
+        latest = self.already_published(fingerprint)
+        if latest is not None:
+            self._event("unchanged", latest.version_id, None, {"fingerprint": fingerprint})
         return latest
 
     def served_version_id(self) -> int | None:

@@ -41,11 +41,11 @@ NEW_FILES, CHANGED_ROWS = "new files", "rebuilt waybills"
 SCOPES: dict[str, str] = {"raw_manifests": NEW_FILES, "fct_shipments": CHANGED_ROWS}
 
 
-def scope_filter(con: duckdb.DuckDBPyConnection, suite: str, run_id: str) -> str | None:
+def scope_filter(con: duckdb.DuckDBPyConnection, suite: str, run_id: str, code: str) -> str | None:
     """The SQL condition for the rows a suite must see in this run (None: all of them)."""
     scope = SCOPES.get(suite)
     if scope == NEW_FILES:
-        return unvalidated_files(con, suite, code_version())
+        return unvalidated_files(con, suite, code)
     if scope == CHANGED_ROWS:
         return changed_waybills(con, run_id)
     return None
@@ -111,8 +111,9 @@ def build_gx_check(asset_key: dg.AssetKey, table: str, suite: str) -> dg.AssetCh
         run_id = context.run.run_id
         asset = asset_key.to_user_string()
         try:
+            code = code_version()
             with ledger.staging() as con:
-                where = scope_filter(con, suite, run_id)
+                where = scope_filter(con, suite, run_id, code)
             with ledger.staging(read_only=True) as con:
                 summary = validate_table(
                     con,
@@ -138,7 +139,7 @@ def build_gx_check(asset_key: dg.AssetKey, table: str, suite: str) -> dg.AssetCh
         with ledger.staging() as con:
             record_results(con, rows)
             if SCOPES.get(suite) == NEW_FILES and summary.success:
-                record_validated_files(con, table, suite, code_version(), where or "true")
+                record_validated_files(con, table, suite, code, where or "true")
         metadata: dict[str, dg.RawMetadataValue] = {
             "rows": summary.rows,
             "rows_validated": summary.rows_validated,
