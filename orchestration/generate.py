@@ -1,10 +1,10 @@
 """Deterministic SYNTHETIC sample data for the shipment ledger.
 
 Everything written here is invented: waybills, containers, wagons, IMO numbers, companies,
-publishers and report texts. It is calibrated only to public aggregates (DESIGN.md) so the
-pipeline has realistic volumes and a known answer: ``GENERATED.json`` records what was
-planted (totals over valid current rows, every deliberately broken row and its expected
-quarantine reason) so tests can compare the published figures against it.
+publishers and report texts. It is calibrated only to public aggregates (see the README's
+opening note) so the pipeline has realistic volumes and a known answer: ``GENERATED.json``
+records what was planted (totals over valid current rows, every deliberately broken row and
+its expected quarantine reason) so tests can compare the published figures against it.
 
 Two modes:
 - sample (``rows=None``): five manifest files in different dialects with planted mess,
