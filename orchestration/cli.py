@@ -110,30 +110,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     if problem := check_inputs(paths):
         print(problem, file=sys.stderr)
         return 2
-    if not args.force and (message := unchanged_version(paths)):
+    if not (args.force or args.months) and (message := unchanged_version(paths)):
         print(message)
         print("nothing to do (use --force to build and audit anyway)", file=sys.stderr)
         return 0
     from dagster import AssetCheckSeverity, JsonMetadataValue
 
     from orchestration.definitions import defs  # heavy: dbt manifest, GX, Dagster
+    from orchestration.defs.publish.store import code_version
+    from orchestration.launch import parse_months, run_in_process
 
-    job = defs.resolve_job_def("ledger_job")
     print(f"ledger run: inputs {paths.raw_dir}, staging {paths.staging_db}", file=sys.stderr)
-    result = job.execute_in_process(instance=dagster_instance(paths), raise_on_error=False)
-    for check in result.get_asset_check_evaluations():
-        if not check.passed and check.severity == AssetCheckSeverity.WARN:
-            for file in check.metadata.get("rejected", JsonMetadataValue([])).value:
-                print(f"WARNING file rejected: {file['message']}", file=sys.stderr)
-    for event in result.get_step_failure_events():
-        error = event.step_failure_data.error
-        print(f"FAILED {event.step_key}: {error.message.strip() if error else ''}", file=sys.stderr)
-    for mat in result.asset_materializations_for_node("published_version"):
-        meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
-        status = meta.get("status", "published")
-        print(f"{label(int(meta['version_id']))} {status}: served at {meta.get('served_path')}")
-    print(f"run {result.run_id}: {'success' if result.success else 'FAILED'}", file=sys.stderr)
-    return 0 if result.success else 1
+    try:
+        months = parse_months(args.months) if args.months else None
+    except ValueError as exc:
+        print(f"ledger run: {exc}", file=sys.stderr)
+        return 2
+    results = run_in_process(
+        defs, dagster_instance(paths), code_version(), lambda m: print(m, file=sys.stderr), months
+    )
+    for result in results:
+        for check in result.get_asset_check_evaluations():
+            if not check.passed and check.severity == AssetCheckSeverity.WARN:
+                for file in check.metadata.get("rejected", JsonMetadataValue([])).value:
+                    print(f"WARNING file rejected: {file['message']}", file=sys.stderr)
+        for event in result.get_step_failure_events():
+            error = event.step_failure_data.error
+            message = error.message.strip() if error else ""
+            print(f"FAILED {event.step_key}: {message}", file=sys.stderr)
+        for mat in result.asset_materializations_for_node("published_version"):
+            meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+            status = meta.get("status", "published")
+            print(f"{label(int(meta['version_id']))} {status}: served at {meta.get('served_path')}")
+    ok = all(r.success for r in results)
+    runs = ", ".join(r.run_id for r in results)
+    print(f"runs {runs}: {'success' if ok else 'FAILED'}", file=sys.stderr)
+    return 0 if ok else 1
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
@@ -198,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--force",
         action="store_true",
         help="build and audit even when inputs and code are unchanged (publishes nothing new)",
+    )
+    run.add_argument(
+        "--months",
+        metavar="YYYY-MM[:YYYY-MM]",
+        help="rebuild and re-validate every waybill of these dispatch months (one month or an "
+        "inclusive range), like a backfill in the Dagster UI; implies --force. By default a run "
+        "rebuilds only the waybills whose manifest rows changed.",
     )
     run.set_defaults(func=cmd_run)
 

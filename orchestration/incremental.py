@@ -27,20 +27,81 @@ create table if not exists audit.dbt_builds (
     started_at timestamp not null,      -- changes recorded before this were consumed
     finished_at timestamp not null
 )"""
+# Which dbt step built: MONTHLY (the incremental, month-partitioned models) or the rest.
+# Added after the table first shipped, hence the alter for staging databases built before.
+PART_DDL = "alter table audit.dbt_builds add column if not exists part varchar default 'all'"
+MONTHLY = "monthly"
+
+# Waybills with rows in the given months, in the raw rows (their current state) and in the
+# built table (what is there to delete): a corrected re-send may have moved a waybill's month.
+_WAYBILLS_MONTHS = """
+select waybill_no, strftime(dispatch_date, '%Y-%m') as month from raw.manifests
+{built}
+"""
 
 
 def _ensure(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists audit")
     con.execute(BUILDS_DDL)
+    con.execute(PART_DDL)
 
 
-def full_refresh_needed(con: duckdb.DuckDBPyConnection, code: str) -> bool:
-    """True unless the last successful build ran this very code."""
+def full_refresh_needed(con: duckdb.DuckDBPyConnection, code: str, part: str) -> bool:
+    """True unless the last successful build of this part ran this very code."""
     _ensure(con)
     row = con.execute(
-        "select code_version from audit.dbt_builds order by finished_at desc limit 1"
+        "select code_version from audit.dbt_builds where part in (?, 'all')"
+        " order by finished_at desc limit 1",
+        [part],
     ).fetchone()
     return row is None or row[0] != code
+
+
+def _waybill_months(con: duckdb.DuckDBPyConnection) -> str:
+    built = con.execute(
+        "select count(*) from information_schema.tables"
+        " where table_schema = 'main' and table_name = 'fct_shipments'"
+    ).fetchone()[0]
+    union = (
+        "union all select waybill_no, strftime(dispatch_date, '%Y-%m') from main.fct_shipments"
+        if built
+        else ""
+    )
+    return _WAYBILLS_MONTHS.format(built=union)
+
+
+def changed_months(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Months ('YYYY-MM') of the waybills waiting in the change log: the partitions to build."""
+    rows = con.execute(
+        f"select distinct month from ({_waybill_months(con)}) where waybill_no in"  # noqa: S608
+        " (select key from raw.changed_keys where source = 'manifests') order by month"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def data_months(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every month with manifest rows, raw or built: what a full refresh rebuilds."""
+    rows = con.execute(
+        f"select distinct month from ({_waybill_months(con)}) order by month"  # noqa: S608
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def queue_months(
+    con: duckdb.DuckDBPyConnection, months: list[str], run_id: str, at: datetime
+) -> int:
+    """Log every waybill of these months as changed, so the incremental models rebuild whole
+    months (a backfill, or a re-run of one month). Logged, not just filtered: a run killed
+    half-way leaves them queued, and the next run of any kind completes the rebuild."""
+    _ensure(con)
+    before = con.execute("select count(*) from raw.changed_keys").fetchone()[0]
+    con.execute(
+        "insert into raw.changed_keys (source, key, source_file, recorded_at)"  # noqa: S608
+        f" select distinct 'manifests', waybill_no, 'partition run ' || ?, ?"
+        f" from ({_waybill_months(con)}) where month in (select unnest(?::varchar[]))",
+        [run_id, at, months],
+    )
+    return int(con.execute("select count(*) from raw.changed_keys").fetchone()[0] - before)
 
 
 def record_build(
@@ -50,12 +111,15 @@ def record_build(
     full_refresh: bool,
     started_at: datetime,
     finished_at: datetime,
+    part: str,
 ) -> None:
     """Only successful builds are recorded: a failed one must not unlock incremental builds."""
     _ensure(con)
     con.execute(
-        "insert into audit.dbt_builds values (?, ?, ?, ?, ?)",
-        [run_id, code, full_refresh, started_at, finished_at],
+        "insert into audit.dbt_builds"
+        " (run_id, code_version, full_refresh, started_at, finished_at, part)"
+        " values (?, ?, ?, ?, ?, ?)",
+        [run_id, code, full_refresh, started_at, finished_at, part],
     )
 
 
@@ -63,7 +127,8 @@ def clear_consumed_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     """Forget the changes this run's dbt build consumed; returns how many were cleared."""
     _ensure(con)
     row = con.execute(
-        "select max(started_at) from audit.dbt_builds where run_id = ?", [run_id]
+        "select max(started_at) from audit.dbt_builds where run_id = ? and part = ?",
+        [run_id, MONTHLY],
     ).fetchone()
     if row is None or row[0] is None:
         return 0
@@ -111,7 +176,8 @@ def changed_waybills(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
     the build was full or did not run in this run."""
     _ensure(con)
     row = con.execute(
-        "select bool_or(full_refresh) from audit.dbt_builds where run_id = ?", [run_id]
+        "select bool_or(full_refresh) from audit.dbt_builds where run_id = ? and part = ?",
+        [run_id, MONTHLY],
     ).fetchone()
     if row is None or row[0] is None or row[0]:
         return None

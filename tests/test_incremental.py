@@ -10,7 +10,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.incremental import clear_consumed_changes, full_refresh_needed, record_build
+from orchestration.incremental import (
+    MONTHLY,
+    changed_months,
+    clear_consumed_changes,
+    data_months,
+    full_refresh_needed,
+    queue_months,
+    record_build,
+)
 from tests.test_dbt_build import PROV_A, fill_raw, rows, run_dbt
 
 T2 = datetime(2024, 2, 3, 8, 0)
@@ -65,6 +73,52 @@ def built_then_delivered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
         deliver(dbs[name])
     dbs["tmp"] = tmp
     return dbs
+
+
+def test_changed_months_are_those_of_the_changed_waybills_before_and_after(
+    built_then_delivered: dict[str, Path],
+) -> None:
+    """W002 moved from September to October, W006 is new in November, W004 (August) is gone:
+    the build covers the months the built table had them in and those the raw rows have now."""
+    with duckdb.connect(str(built_then_delivered["full"]), read_only=True) as con:
+        before = rows(
+            con,
+            "select distinct strftime(dispatch_date, '%Y-%m') from main.fct_shipments"
+            " where waybill_no in ('W002', 'W004') order by 1",
+        )
+        assert changed_months(con) == sorted({m for (m,) in before} | {"2023-10", "2023-11"})
+        assert set(changed_months(con)) <= set(data_months(con))
+
+
+@pytest.mark.slow  # two dbt builds (~30 s)
+def test_rebuilding_queued_months_equals_the_full_build(
+    built_then_delivered: dict[str, Path],
+) -> None:
+    """A backfill queues every waybill of its months; rebuilding them all reproduces the full
+    build exactly (nothing delivered here: the base state, all months queued)."""
+    tmp = built_then_delivered["tmp"]
+    db = tmp / "backfill.duckdb"
+    shutil.copy(tmp / "base.duckdb", db)
+    with duckdb.connect(str(db)) as con:
+        months = data_months(con)
+        queued = queue_months(con, months, "run-b", datetime(2024, 3, 1))
+        assert (
+            queued == rows(con, "select count(distinct waybill_no) from main.fct_shipments")[0][0]
+        )
+        con.execute("update main.fct_shipments set shipper = 'STALE'")
+    result = run_dbt(["build", "--exclude", "test_type:unit"], db, tmp)
+    assert result.returncode == 0, result.stdout[-3000:]
+    con = duckdb.connect(":memory:")
+    con.execute(f"attach '{db}' as bf (read_only)")
+    con.execute(f"attach '{tmp / 'base.duckdb'}' as ful (read_only)")
+    for table in MARTS:
+        differ = rows(
+            con,
+            f"select count(*) from ((select * from bf.main.{table} except all"  # noqa: S608
+            f" select * from ful.main.{table}) union all (select * from ful.main.{table}"
+            f" except all select * from bf.main.{table}))",
+        )[0][0]
+        assert differ == 0, f"{table}: {differ} rows differ from the full build"
 
 
 @pytest.mark.slow  # three dbt builds (~45 s)
@@ -137,12 +191,19 @@ def test_build_state_decides_full_refresh_and_clears_what_was_consumed(tmp_path:
             "insert into raw.changed_keys values ('manifests', ?, 'manifests/a.csv', ?)",
             [["W1", datetime(2024, 1, 1, 9)], ["W2", datetime(2024, 1, 1, 11)]],
         )
-        assert full_refresh_needed(con, "code-1"), "no build yet"
+        assert full_refresh_needed(con, "code-1", MONTHLY), "no build yet"
         record_build(
-            con, "run-1", "code-1", True, datetime(2024, 1, 1, 10), datetime(2024, 1, 1, 10, 5)
+            con,
+            "run-1",
+            "code-1",
+            True,
+            datetime(2024, 1, 1, 10),
+            datetime(2024, 1, 1, 10, 5),
+            MONTHLY,
         )
-        assert not full_refresh_needed(con, "code-1")
-        assert full_refresh_needed(con, "code-2"), "new code: everything is rebuilt"
+        assert not full_refresh_needed(con, "code-1", MONTHLY)
+        assert full_refresh_needed(con, "code-2", MONTHLY), "new code: everything is rebuilt"
+        assert full_refresh_needed(con, "code-1", "rest"), "each dbt step keeps its own state"
         assert clear_consumed_changes(con, "run-other") == 0
         assert clear_consumed_changes(con, "run-1") == 1
         assert rows(con, "select key from raw.changed_keys") == [("W2",)], "arrived mid-build"

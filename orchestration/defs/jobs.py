@@ -1,4 +1,9 @@
-"""The main job, its daily schedule, and the sensor: both request a run only on a change."""
+"""The jobs, the daily schedule and the sensors: a change is an ingest run, then a build run.
+
+The schedule and the raw-files sensor launch ``ingest_job`` only when the inputs or the code
+differ from the latest version's; when an ingest run succeeds, ``build_after_ingest`` launches
+``ledger_job`` for the dispatch months its files touched (see ``orchestration.launch``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import dagster as dg
 
 from orchestration.defs.publish.store import VersionStore, code_version
 from orchestration.inputs import SOURCES, fingerprint_of, input_hashes
+from orchestration.launch import INGEST, INGEST_PHASE, PHASE_TAG, build_request, plan_build
 from orchestration.resources import LedgerResource
 
 # No executor here: the Definitions-level in-process executor applies to this job and to
@@ -14,7 +20,16 @@ from orchestration.resources import LedgerResource
 ledger_job = dg.define_asset_job(
     "ledger_job",
     selection=dg.AssetSelection.all(),
-    description="Ingest raw files, build dbt models, audit with GX + dbt tests, publish a version.",
+    description="Ingest raw files, build dbt models, audit with GX + dbt tests, publish a version."
+    " Pick dispatch months to rebuild them whole (a backfill of a range, or one month).",
+)
+
+ingest_job = dg.define_asset_job(
+    "ingest_job",
+    selection=INGEST,
+    tags={PHASE_TAG: INGEST_PHASE},
+    description="Read new or changed files under data/raw into the staging database; a "
+    "successful run triggers the build of the dispatch months it touched.",
 )
 
 
@@ -32,7 +47,7 @@ def pending_change(ledger: LedgerResource) -> tuple[str, int, str | None]:
 
 
 @dg.schedule(
-    job=ledger_job,
+    job=ingest_job,
     cron_schedule="0 6 * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
@@ -47,11 +62,11 @@ def daily_ledger(context: dg.ScheduleEvaluationContext, ledger: LedgerResource):
 
 
 @dg.sensor(
-    job=ledger_job,
+    job=ingest_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Launches ledger_job when the files under data/raw/ (by sha256) differ from "
-    "those of the latest published version.",
+    description="Launches ingest_job when the files under data/raw/ (by sha256) or the code "
+    "differ from those of the latest published version.",
 )
 def raw_files_sensor(
     context: dg.SensorEvaluationContext, ledger: LedgerResource
@@ -64,4 +79,22 @@ def raw_files_sensor(
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=fingerprint, tags={"trigger": "raw_files"})],
         cursor=fingerprint,
+    )
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[ingest_job],
+    request_job=ledger_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="After a successful ingest run: builds, audits and publishes the dispatch months "
+    "whose waybills changed (every month when the code changed).",
+)
+def build_after_ingest(context: dg.RunStatusSensorContext, ledger: LedgerResource):
+    with ledger.staging() as con:
+        plan = plan_build(con, code_version())
+    keys, tags = build_request(context.repository_def.asset_graph, plan, context.dagster_run.run_id)
+    context.log.info(f"build {plan.describe()}")
+    return dg.RunRequest(
+        run_key=context.dagster_run.run_id, asset_selection=keys, tags={**tags, "trigger": "ingest"}
     )

@@ -20,12 +20,14 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from packaging.version import Version
 
+from orchestration.defs.partitions import dispatch_months
 from orchestration.defs.publish.store import code_version
 from orchestration.defs.quality.audit import record_results
-from orchestration.incremental import full_refresh_needed, record_build
+from orchestration.incremental import MONTHLY, full_refresh_needed, queue_months, record_build
 from orchestration.markdown import markdown_table
 from orchestration.paths import DBT_PROJECT_DIR, LedgerPaths
 from orchestration.resources import LedgerResource
+from orchestration.run_scope import SCOPE_CHANGED, SCOPE_TAG
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=Path("target"))
 # The venv's dbt, even when the venv is not on PATH (`.venv/bin/ledger run`, IDEs, CI).
@@ -59,6 +61,11 @@ def _manifest_is_stale() -> bool:
     return any(p.is_file() and p.stat().st_mtime > built for p in sources)
 
 
+# dbt runs in three steps (see below): a test runs in the step where all the models it reads are
+# built or already upstream ("buildable"), not with the first one (dbt's default, "eager"), which
+# on a fresh database would test a relationship against a model not built yet. dagster-dbt
+# reads this variable as the user's choice and still overrides it when it subsets checks.
+os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
 # Parse with the same profile env as the runs, or dbt discards its partial-parse cache (~10 s).
 os.environ.setdefault("LEDGER_STAGING_DB", str(LedgerPaths.from_env().staging_db))
 # `dagster dev` re-parses on every load; elsewhere parse only when the manifest is missing or
@@ -70,6 +77,7 @@ if dbt_project.preparer.using_dagster_dev() or _manifest_is_stale():
 
 
 DBT_TESTS_CHECK = "dbt_tests"
+DOCS_PART = "rest"
 
 
 class LedgerDbtTranslator(DagsterDbtTranslator):
@@ -215,20 +223,20 @@ def _prune_targets(current: Path, keep: int = KEEP_TARGETS) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=LedgerDbtTranslator(),
-)
-def ledger_dbt_assets(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, ledger: LedgerResource
+def _build(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, ledger: LedgerResource, part: str
 ) -> Iterator[Any]:
-    """Build seeds, models and tests into the staging database; never the served file."""
+    """One dbt build of the selected models and their tests, into the staging database only."""
     # dbt reads the database path from the environment (profiles.yml): point it at this home.
     os.environ["LEDGER_STAGING_DB"] = str(ledger.paths.staging_db)
-    code, started = code_version(), datetime.now(UTC).replace(tzinfo=None)
+    code = code_version()
     with ledger.staging() as con:
-        full = full_refresh_needed(con, code)
+        full = full_refresh_needed(con, code, part)
+        if part == MONTHLY and not full:
+            queued = _queue_partition_months(context, con)
+            if queued:
+                context.log.info(f"months {context.partition_key_range}: {queued} waybills queued")
+    started = datetime.now(UTC).replace(tzinfo=None)  # after queueing: the build consumes them
     context.log.info(
         "dbt build: full refresh (code changed since the last build)"
         if full
@@ -260,13 +268,74 @@ def ledger_dbt_assets(
         )
     with ledger.staging() as con:
         record_build(
-            con, context.run_id, code, full, started, datetime.now(UTC).replace(tzinfo=None)
+            con, context.run_id, code, full, started, datetime.now(UTC).replace(tzinfo=None), part
         )
-    docs = _generate_docs(dbt, ledger, invocation.target_path, code)
-    context.log.info(f"dbt docs written to {docs}" if docs else "dbt docs up to date (same code)")
+    if part == DOCS_PART:  # the last dbt step: the catalog then sees every model built
+        docs = _generate_docs(dbt, ledger, invocation.target_path, code)
+        context.log.info(f"dbt docs written to {docs}" if docs else "dbt docs up to date")
     _prune_targets(invocation.target_path)
 
 
+def _queue_partition_months(context: dg.AssetExecutionContext, con: Any) -> int:
+    """A run that names its months (UI backfill, re-run of a month) rebuilds them whole; a run
+    the sensor or `ledger run` launched for what changed rebuilds the changed waybills only."""
+    if context.run.tags.get(SCOPE_TAG) == SCOPE_CHANGED:
+        return 0
+    months = context.partition_keys
+    return queue_months(con, months, context.run_id, datetime.now(UTC).replace(tzinfo=None))
+
+
+# Three dbt steps, so that only the month-keyed tables carry partitions (reference data, claims
+# and aggregates stay unpartitioned): what the monthly models read, the monthly models, the rest.
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=LedgerDbtTranslator(),
+    select=f"+tag:{MONTHLY}",
+    exclude=f"tag:{MONTHLY}",
+)
+def dbt_inputs_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, ledger: LedgerResource
+) -> Iterator[Any]:
+    """Seeds and the views the monthly models read."""
+    yield from _build(context, dbt, ledger, "inputs")
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=LedgerDbtTranslator(),
+    exclude=f"+tag:{MONTHLY}",
+)
+def ledger_dbt_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, ledger: LedgerResource
+) -> Iterator[Any]:
+    """Everything else: dimensions, claims, aggregates over the monthly tables."""
+    yield from _build(context, dbt, ledger, DOCS_PART)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=LedgerDbtTranslator(),
+    select=f"tag:{MONTHLY}",
+    partitions_def=dispatch_months,
+    # a range of months is one dbt build: the incremental models delete + insert its waybills
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def monthly_dbt_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, ledger: LedgerResource
+) -> Iterator[Any]:
+    """fct_shipments and fct_munitions_equivalent, partitioned by dispatch month."""
+    yield from _build(context, dbt, ledger, MONTHLY)
+
+
 mart_asset_keys: list[dg.AssetKey] = sorted(
-    (spec.key for spec in ledger_dbt_assets.specs if spec.group_name == "marts"), key=str
+    (
+        spec.key
+        for assets in (dbt_inputs_assets, monthly_dbt_assets, ledger_dbt_assets)
+        for spec in assets.specs
+        if spec.group_name == "marts"
+    ),
+    key=str,
 )

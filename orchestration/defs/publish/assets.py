@@ -13,6 +13,7 @@ from orchestration.defs.publish.store import VersionError, VersionStore, code_ve
 from orchestration.defs.quality.audit import results_for_run
 from orchestration.incremental import clear_consumed_changes
 from orchestration.resources import LedgerResource
+from orchestration.run_scope import INGEST_RUN_TAG
 
 CHANGE_KINDS = ("added", "removed", "changed")
 
@@ -77,7 +78,8 @@ def published_version(
 ) -> dg.MaterializeResult:
     paths = ledger.paths
     with ledger.staging() as con:
-        audit = results_for_run(con, context.run_id)
+        ingest_run = context.run.tags.get(INGEST_RUN_TAG)
+        audit = results_for_run(con, context.run_id, *([ingest_run] if ingest_run else []))
         inputs = registered_input_hashes(con)
     if not audit:
         raise dg.Failure(

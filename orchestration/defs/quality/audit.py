@@ -66,12 +66,13 @@ def record_results(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]
         )
 
 
-def results_for_run(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+def results_for_run(con: duckdb.DuckDBPyConnection, *run_ids: str) -> list[dict[str, Any]]:
+    """The audit of one change: a build run's checks plus those of the ingest run before it."""
     ensure_audit_schema(con)
     cur = con.execute(
         "select run_id, check_name, asset, suite, severity, success, evaluated, failed, details,"
-        " data_docs_url, validated_at from audit.validation_results where run_id = ?"
-        " order by check_name",
-        [run_id],
+        " data_docs_url, validated_at from audit.validation_results"
+        " where run_id in (select unnest(?::varchar[])) order by check_name",
+        [list(run_ids)],
     )
     return [dict(zip(AUDIT_COLUMNS, r, strict=True)) for r in cur.fetchall()]

@@ -7,6 +7,7 @@
 {{
     config(
         materialized='incremental',
+        tags=['monthly'],
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ delete_changed_waybills() }}",

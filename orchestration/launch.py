@@ -1,0 +1,143 @@
+"""Two runs per change: ingest the files, then build, audit and publish the months they touched.
+
+Which months a delivery touches is known only once its rows are read (a file can span months,
+a corrected re-send can move a waybill to another month), so ``ledger run`` and the sensors
+launch the ingest first, read the change log it wrote, then launch the build for exactly those
+dispatch-month partitions. The build run carries the ingest run's id: publish audits both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import dagster as dg
+import duckdb
+
+from orchestration.defs.partitions import dispatch_months
+from orchestration.incremental import MONTHLY, changed_months, data_months, full_refresh_needed
+from orchestration.run_scope import INGEST_RUN_TAG, SCOPE_CHANGED, SCOPE_TAG
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
+
+INGEST = dg.AssetSelection.groups("ingest")
+PHASE_TAG = "ledger/phase"
+INGEST_PHASE = "ingest"
+# The tags a Dagster run reads its partition range from (single-run backfills use the same).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """The partitions a build run covers; none when no month-keyed row changed."""
+
+    months: tuple[str, ...]
+    full_refresh: bool
+    rebuild: bool = False  # every waybill of the months, not only the changed ones
+
+    @property
+    def range_tags(self) -> dict[str, str]:
+        if not self.months:
+            return {}
+        return {
+            RANGE_START_TAG: self.months[0],
+            RANGE_END_TAG: self.months[-1],
+        }
+
+    def describe(self) -> str:
+        if not self.months:
+            return "no manifest row changed: the monthly tables stay as they are"
+        span = (
+            self.months[0]
+            if len(self.months) == 1
+            else f"{self.months[0]}..{self.months[-1]} ({len(self.months)} months)"
+        )
+        how = (
+            "full refresh (code changed)"
+            if self.full_refresh
+            else "every waybill"
+            if self.rebuild
+            else "changed waybills only"
+        )
+        return f"dispatch months {span}: {how}"
+
+
+def _clamp(months: list[str]) -> tuple[str, ...]:
+    """The contiguous partition range covering these months (runs take one range); months
+    outside the partitions are still rebuilt, their rows are just not shown per partition."""
+    keys = dispatch_months.get_partition_keys()
+    if not months:
+        return ()
+    first = min(max(months[0], keys[0]), keys[-1])
+    last = max(min(months[-1], keys[-1]), keys[0])
+    return tuple(keys[keys.index(first) : keys.index(last) + 1])
+
+
+def plan_build(con: duckdb.DuckDBPyConnection, code: str) -> BuildPlan:
+    """After ingest: the months whose waybills changed, or every month when the code changed."""
+    full = full_refresh_needed(con, code, MONTHLY)
+    months = data_months(con) if full else changed_months(con)
+    if full and not months:  # no manifest rows yet: the tables must still exist downstream
+        months = [dispatch_months.get_partition_keys()[-1]]
+    return BuildPlan(_clamp(months), full)
+
+
+def build_request(
+    asset_graph: AssetGraph, plan: BuildPlan, ingest_run_id: str
+) -> tuple[list[dg.AssetKey], dict[str, str]]:
+    """Asset keys and tags of the build run that follows an ingest run."""
+    keys = asset_graph.executable_asset_keys - INGEST.resolve(asset_graph)
+    if not plan.months:
+        keys = {k for k in keys if not asset_graph.get(k).is_partitioned}
+    tags = {INGEST_RUN_TAG: ingest_run_id, **plan.range_tags}
+    if not plan.rebuild:
+        tags[SCOPE_TAG] = SCOPE_CHANGED
+    return sorted(keys, key=str), tags
+
+
+def parse_months(text: str) -> tuple[str, ...]:
+    """'2023-10' or '2023-08:2023-12' -> the partition keys of that inclusive range."""
+    keys = dispatch_months.get_partition_keys()
+    first, _, last = text.partition(":")
+    last = last or first
+    for month in (first, last):
+        if month not in keys:
+            raise ValueError(
+                f"--months {text}: {month!r} is not a dispatch month partition "
+                f"(YYYY-MM from {keys[0]} to {keys[-1]})"
+            )
+    if first > last:
+        raise ValueError(f"--months {text}: {first} comes after {last}")
+    return tuple(keys[keys.index(first) : keys.index(last) + 1])
+
+
+def run_in_process(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    code: str,
+    log: Callable[[str], None],
+    months: tuple[str, ...] | None = None,
+) -> list:
+    """`ledger run`: the ingest run, then (if it succeeded) the build run it calls for; with
+    ``months``, a build of those months whole, as a UI backfill would do."""
+    from orchestration.resources import LedgerResource
+
+    ingest = defs.resolve_job_def("ingest_job").execute_in_process(
+        instance=instance, raise_on_error=False
+    )
+    if not ingest.success:
+        return [ingest]
+    with LedgerResource().staging() as con:
+        plan = plan_build(con, code)
+    if months:
+        plan = BuildPlan(tuple(sorted(set(plan.months) | set(months))), plan.full_refresh)
+        plan = BuildPlan(_clamp(list(plan.months)), plan.full_refresh, rebuild=True)
+    log(f"ledger run: build {plan.describe()}")
+    keys, tags = build_request(defs.resolve_asset_graph(), plan, ingest.run_id)
+    build = defs.resolve_job_def("ledger_job").execute_in_process(
+        instance=instance, asset_selection=keys, tags=tags, raise_on_error=False
+    )
+    return [ingest, build]
