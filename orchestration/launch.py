@@ -86,13 +86,13 @@ def plan_build(con: duckdb.DuckDBPyConnection, code: str) -> BuildPlan:
 
 
 def build_request(
-    asset_graph: AssetGraph, plan: BuildPlan, ingest_run_id: str
+    asset_graph: AssetGraph, plan: BuildPlan, ingest_run_id: str | None
 ) -> tuple[list[dg.AssetKey], dict[str, str]]:
     """Asset keys and tags of the build run that follows an ingest run."""
     keys = asset_graph.executable_asset_keys - INGEST.resolve(asset_graph)
     if not plan.months:
         keys = {k for k in keys if not asset_graph.get(k).is_partitioned}
-    tags = {INGEST_RUN_TAG: ingest_run_id, **plan.range_tags}
+    tags = {**plan.range_tags, **({INGEST_RUN_TAG: ingest_run_id} if ingest_run_id else {})}
     if not plan.rebuild:
         tags[SCOPE_TAG] = SCOPE_CHANGED
     return sorted(keys, key=str), tags
@@ -114,30 +114,40 @@ def parse_months(text: str) -> tuple[str, ...]:
     return tuple(keys[keys.index(first) : keys.index(last) + 1])
 
 
+def build_in_process(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    code: str,
+    log: Callable[[str], None],
+    ingest_run_id: str | None = None,
+    months: tuple[str, ...] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """The build run for what the change log holds; with ``months``, those months whole, as a
+    UI backfill would do."""
+    from orchestration.resources import LedgerResource
+
+    with LedgerResource().staging() as con:
+        plan = plan_build(con, code)
+    if months:
+        plan = BuildPlan(_clamp(sorted({*plan.months, *months})), plan.full_refresh, rebuild=True)
+    log(f"ledger run: build {plan.describe()}")
+    keys, tags = build_request(defs.resolve_asset_graph(), plan, ingest_run_id)
+    return defs.resolve_job_def("ledger_job").execute_in_process(
+        instance=instance, asset_selection=keys, tags=tags, raise_on_error=False
+    )
+
+
 def run_in_process(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     code: str,
     log: Callable[[str], None],
     months: tuple[str, ...] | None = None,
-) -> list:
-    """`ledger run`: the ingest run, then (if it succeeded) the build run it calls for; with
-    ``months``, a build of those months whole, as a UI backfill would do."""
-    from orchestration.resources import LedgerResource
-
+) -> list[dg.ExecuteInProcessResult]:
+    """`ledger run`: the ingest run, then (if it succeeded) the build run it calls for."""
     ingest = defs.resolve_job_def("ingest_job").execute_in_process(
         instance=instance, raise_on_error=False
     )
     if not ingest.success:
         return [ingest]
-    with LedgerResource().staging() as con:
-        plan = plan_build(con, code)
-    if months:
-        plan = BuildPlan(tuple(sorted(set(plan.months) | set(months))), plan.full_refresh)
-        plan = BuildPlan(_clamp(list(plan.months)), plan.full_refresh, rebuild=True)
-    log(f"ledger run: build {plan.describe()}")
-    keys, tags = build_request(defs.resolve_asset_graph(), plan, ingest.run_id)
-    build = defs.resolve_job_def("ledger_job").execute_in_process(
-        instance=instance, asset_selection=keys, tags=tags, raise_on_error=False
-    )
-    return [ingest, build]
+    return [ingest, build_in_process(defs, instance, code, log, ingest.run_id, months)]

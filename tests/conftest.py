@@ -24,7 +24,9 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     import dagster as dg
 
     from orchestration.definitions import defs
+    from orchestration.defs.publish.store import code_version
     from orchestration.generate import generate
+    from orchestration.launch import run_in_process
 
     home = tmp_path_factory.mktemp("e2e_home")
     mp = pytest.MonkeyPatch()
@@ -32,25 +34,6 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     mp.delenv("LEDGER_SERVING_DB", raising=False)
     paths = LedgerPaths.from_env().ensure()
     summary = generate(paths.raw_dir, seed=7)
-    result = materialize_all(defs, dg.DagsterInstance.ephemeral())
-    yield {"paths": paths, "summary": summary, "result": result, "defs": defs}
+    ingest, result = run_in_process(defs, dg.DagsterInstance.ephemeral(), code_version(), print)
+    yield {"paths": paths, "summary": summary, "ingest": ingest, "result": result, "defs": defs}
     mp.undo()
-
-
-def materialize_all(defs, instance, raise_on_error: bool = True, selection=None):
-    """dagster.materialize over every asset and check of the one Definitions object.
-
-    The repository's definitions come with the Definitions' resources already bound.
-    """
-    import dagster as dg
-
-    repo = defs.get_repository_def()
-    assets = list(repo.assets_defs_by_key.values())
-    checks = [c for c in repo.asset_checks_defs_by_key.values() if c not in assets]
-    unique = list({id(a): a for a in [*assets, *checks]}.values())
-    return dg.materialize(
-        unique,
-        instance=instance,
-        raise_on_error=raise_on_error,
-        selection=selection,
-    )

@@ -19,7 +19,14 @@ def test_definitions_load_with_job_schedule_sensor() -> None:
     assert {"fct_shipments", "fct_munitions_equivalent", "agg_monthly_flows"} <= keys
     assert defs.resolve_job_def("ledger_job") is not None
     assert defs.get_schedule_def("daily_ledger").cron_schedule == "0 6 * * *"
-    assert defs.get_sensor_def("raw_files_sensor") is not None
+    assert defs.get_sensor_def("raw_files_sensor").job_name == "ingest_job"
+    assert defs.get_sensor_def("build_after_ingest") is not None
+    assert defs.get_schedule_def("daily_ledger").job_name == "ingest_job"
+    graph = defs.resolve_asset_graph()
+    partitioned = {k.to_user_string() for k in graph.all_asset_keys if graph.get(k).is_partitioned}
+    assert partitioned == {"fct_shipments", "fct_munitions_equivalent"}, "month-keyed tables only"
+    months = graph.get(dg.AssetKey("fct_shipments")).partitions_def
+    assert months.get_partition_keys()[:2] == ["2023-07", "2023-08"]
     groups = {a.group_names_by_key[k] for a in repo.assets_defs_by_key.values() for k in a.keys}
     assert {"ingest", "staging", "intermediate", "marts", "publish"} <= groups
 

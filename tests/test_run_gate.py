@@ -142,4 +142,5 @@ def test_sensor_and_schedule_skip_what_is_already_published(published: LedgerPat
 def test_every_launch_runs_in_process() -> None:
     """`ledger run`, the UI's "Materialize all" and backfills: one process, like the CLI."""
     assert defs.resolve_job_def("ledger_job").executor_def is dg.in_process_executor
+    assert defs.resolve_job_def("ingest_job").executor_def is dg.in_process_executor
     assert defs.get_implicit_global_asset_job_def().executor_def is dg.in_process_executor
