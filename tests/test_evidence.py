@@ -187,7 +187,7 @@ def test_headline_and_table_say_which_rounds_method_they_show(tmp_path: Path) ->
     assert _cells(index, "4")[2:8] == [
         "artillery rounds (mass and container methods)",
         "1,600,000",
-        "2023-08-01 – 2024-01-31",
+        "2023-08-01 – 2024-01-31",  # on two lines
         "1,300,000",
         "1,640,000",
         "2,100,000",
