@@ -78,25 +78,46 @@ def _merge_direction(own: Direction, inherited: Direction) -> Direction:
     return own
 
 
+_LIST_OR_HEADING_RE = re.compile(r"[ \t]*(?:[-*+]\s|#|\d+\.\s|>)")
+
+
+def _same_paragraph(text: str, spans: list[tuple[int, int]], i: int) -> bool:
+    """Sentences i and i + 1 share a paragraph: no blank line, list item or heading between."""
+    gap = text[spans[i][1] : spans[i + 1][0]]
+    following = text[spans[i + 1][0] : spans[i + 1][1]]
+    return re.search(r"\n[ \t]*\n", gap) is None and not _LIST_OR_HEADING_RE.match(following)
+
+
 def _inherited_context(
     text: str, spans: list[tuple[int, int]], published: date | None
 ) -> list[tuple[Period, Direction]]:
-    """Per sentence: the period and direction last stated before it in the same section.
+    """Per sentence: the period and direction its context gives, when it states none itself.
 
     Reports state the context once ("From August 2023 to January 2024 ...") and then add
     figures in later sentences ("that tonnage corresponds to ..."); a heading starts afresh.
+    A sentence with no period of its own or from earlier in the section takes the one the next
+    sentence of the same paragraph states ("Crews loaded 3,000 containers. That was in October
+    2023.").
     """
     period: Period = (None, None)
     direction: Direction = (None, None)
     inherited: list[tuple[Period, Direction]] = []
+    own: list[Period] = []
     for start, end in spans:
         sentence = text[start:end]
         if sentence.lstrip().startswith("#"):
             period, direction = (None, None), (None, None)
         inherited.append((period, direction))
-        own_period = find_period(sentence, len(sentence), published)
-        period = own_period if any(own_period) else period
+        own.append(find_period(sentence, len(sentence), published))
+        period = own[-1] if any(own[-1]) else period
         direction = _merge_direction(_direction(sentence), direction)
+    for i in range(len(spans) - 1):
+        if any(own[i]) or any(inherited[i][0]) or not _same_paragraph(text, spans, i):
+            continue
+        start, end = spans[i + 1]
+        following = find_period(text[start:end], 0, published)
+        if any(following):
+            inherited[i] = (following, inherited[i][1])
     return inherited
 
 

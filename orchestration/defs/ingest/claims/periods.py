@@ -53,7 +53,16 @@ PERIOD_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             re.IGNORECASE,
         ),
     ),
-    ("since", re.compile(rf"\bsince\s+{_month_year('a')}", re.IGNORECASE)),
+    (
+        "past",  # over the past three months, during the last 12 months, in the past year
+        re.compile(
+            r"\b(?:over|during|for|in|throughout|within)\s+the\s+(?:past|last|previous)\s+"
+            rf"(?:{_NUMERAL_MONTHS}\s+(?P<unit>months?|years?)|(?P<one>month|year))\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("since", re.compile(rf"\bsince\s+(?P<last>last\s+)?{_month_year('a')}", re.IGNORECASE)),
+    ("last", re.compile(r"\blast\s+(?P<one>month|year)\b", re.IGNORECASE)),
     ("as_of", re.compile(rf"\b(?:as\s+of|by)\s+{_month_year('b')}", re.IGNORECASE)),
     ("month", re.compile(rf"\b(?:in|during)\s+{_month_year('a')}", re.IGNORECASE)),
     (
@@ -162,9 +171,15 @@ def _resolve_period(kind: str, m: re.Match[str], published: date | None) -> Peri
             return None, None
         first = _shift(published.year, published.month, -(months - 1))
         return _month_start(*first), _month_end(published.year, published.month)
+    if kind in ("past", "last"):
+        return _relative(kind, groups, published)
     if kind == "since":
         month = _month_number(groups["am"])
-        year = _infer_year(month, _int(groups["ay"]), published)
+        if groups["last"] and published is not None and not groups["ay"]:
+            # "since last September": the latest September before the publication month
+            year = published.year if month < published.month else published.year - 1
+        else:
+            year = _infer_year(month, _int(groups["ay"]), published)
         if year is None:
             return None, None
         end = _month_end(published.year, published.month) if published else None
@@ -178,6 +193,27 @@ def _resolve_period(kind: str, m: re.Match[str], published: date | None) -> Peri
     if year is None:
         return None, None
     return _month_start(year, month), _month_end(year, month)
+
+
+def _relative(kind: str, groups: dict[str, str | None], published: date | None) -> Period:
+    """Periods counted back from the publication date.
+
+    "the past N months" (or years) are the N months ending with the publication month, like
+    "within N months" without an anchor; "last month" / "last year" are the calendar month /
+    year before the publication.
+    """
+    if published is None:
+        return None, None
+    if kind == "last":
+        if groups["one"].lower() == "year":
+            return date(published.year - 1, 1, 1), date(published.year - 1, 12, 31)
+        year, month = _shift(published.year, published.month, -1)
+        return _month_start(year, month), _month_end(year, month)
+    unit = (groups["unit"] or groups["one"]).lower()
+    count = int(parse_number(groups["n"], None)) if groups["n"] else 1
+    months = count * (12 if unit.startswith("year") else 1)
+    first = _shift(published.year, published.month, -(months - 1))
+    return _month_start(*first), _month_end(published.year, published.month)
 
 
 def _int(text: str | None) -> int | None:
