@@ -158,13 +158,17 @@ def cmd_docs(args: argparse.Namespace) -> int:
     for name, path in docs.items():
         print(f"{name:17} {path}{'' if path.exists() else '  (not built yet: run `ledger run`)'}")
     if args.serve:
-        print(
-            f"serving {paths.warehouse_dir} on http://127.0.0.1:{args.port}/docs/", file=sys.stderr
-        )
-        return subprocess.call(
-            [sys.executable, "-m", "http.server", str(args.port), "--bind", "127.0.0.1"],
-            cwd=paths.warehouse_dir,
-        )
+        from orchestration.docs_server import make_server
+
+        server = make_server(paths, args.port)
+        host, port = server.server_address[:2]
+        print(f"serving the docs on http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
     return 0
 
 
@@ -240,9 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
         "data/warehouse/docs/dbt/index.html, GX Data Docs (validation results of every suite) "
         "in data/warehouse/docs/gx/index.html, and the evidence report of each published "
         "version in data/warehouse/reports/<version>/index.html (all under $LEDGER_HOME). "
-        "With --serve, serve data/warehouse/ over HTTP on 127.0.0.1 only, until Ctrl-C: "
-        "http://127.0.0.1:8080/docs/dbt/, /docs/gx/ and /reports/<version>/ (--port to change "
-        "8080).",
+        "With --serve, serve them over HTTP on 127.0.0.1 only, until Ctrl-C: a landing page "
+        "at http://127.0.0.1:8080/ links the dbt docs, the GX Data Docs and each version's "
+        "report; nothing else of data/warehouse/ is served (--port to change 8080; 0 picks a "
+        "free port).",
         epilog="example: ledger docs --serve --port 8081",
     )
     docs.add_argument(

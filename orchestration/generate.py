@@ -952,9 +952,14 @@ def _claim(
     qualifier: str,
     low: int | None = None,
     high: int | None = None,
+    period: tuple[str, date, date] | None = None,
 ) -> dict:
-    """One entry of the answer key: a claim as it appears in a report's text."""
-    return {
+    """One entry of the answer key: a claim as it appears in a report's text.
+
+    ``period`` (its words, start, end) is given for claims whose period is not the report's:
+    the extractor must resolve those words to those dates.
+    """
+    claim = {
         "text": text,
         "metric": metric,
         "value": value,
@@ -962,6 +967,14 @@ def _claim(
         "value_high": value if high is None else high,
         "qualifier": qualifier,
     }
+    if period is not None:
+        words, start, end = period
+        claim |= {
+            "period_text": words,
+            "period_start": start.isoformat(),
+            "period_end": end.isoformat(),
+        }
+    return claim
 
 
 # Invented publishers and wording; only the orders of magnitude echo public reporting.
@@ -1054,8 +1067,18 @@ REPORTS: list[dict] = [
             "containers were visible on the quay at each call, and the ships went back to Rajin "
             "in ballast after unloading. Crate markings were consistent with 122-mm rounds "
             "(Figure 3).",
+            "In October 2023 alone the four ships made at least six trips from Rajin to Russia.",
         ],
-        "claims": [_claim("27 shipments", "shipments", 27, "exact")],
+        "claims": [
+            _claim("27 shipments", "shipments", 27, "exact"),
+            _claim(
+                "at least six trips",
+                "shipments",
+                6,
+                "over",
+                period=("In October 2023", date(2023, 10, 1), date(2023, 10, 31)),
+            ),
+        ],
         "period": "within six months",
         "direction": "from the North Korean port of Rajin to the Russian terminals",
         "traps": ["9 August 2023", "122-mm", "Figure 3"],
@@ -1088,10 +1111,19 @@ REPORTS: list[dict] = [
             "containers had been shipped from North Korea to Russia. Officials added that the "
             "containers could hold nearly 5 million shells.",
             "The statement gave no breakdown by port or by month.",
+            "Since last September, the ministry added, more than 60,000 tonnes of ammunition "
+            "had crossed the border by rail.",
         ],
         "claims": [
             _claim("about 10,000 containers", "containers", 10_000, "about"),
             _claim("nearly 5 million shells", "rounds", 5_000_000, "nearly"),
+            _claim(
+                "more than 60,000 tonnes",
+                "explosives_tonnes",
+                60_000,
+                "over",
+                period=("Since last September", date(2023, 9, 1), date(2024, 6, 30)),
+            ),
         ],
         "period": "since August",
         "direction": "from North Korea to Russia",
@@ -1116,9 +1148,19 @@ REPORTS: list[dict] = [
             "alone.",
             "Packaging matters too: in our sample of crates, about 30 percent of the gross mass "
             "was wood and metal rather than ammunition (table on page 7).",
+            "## Counting containers",
+            "Our own count of loaded flatcars came to about 3,000 containers. That was from "
+            "September to December 2023, at the two port stations.",
         ],
         "claims": [
-            _claim("4.8 to 5 million rounds", "rounds", 4_900_000, "exact", 4_800_000, 5_000_000)
+            _claim("4.8 to 5 million rounds", "rounds", 4_900_000, "exact", 4_800_000, 5_000_000),
+            _claim(
+                "about 3,000 containers",
+                "containers",
+                3_000,
+                "about",
+                period=("from September to December 2023", date(2023, 9, 1), date(2023, 12, 31)),
+            ),
         ],
         "period": "between August 2023 and January 2024",
         "direction": "from North Korea to Russia",
@@ -1166,9 +1208,9 @@ def _write_reports(raw_dir: Path) -> dict:
         "planted_claims": [
             {
                 "report_id": r["file"].removesuffix(".md"),
-                **claim,
                 "period_text": r["period"],
                 "direction_text": r["direction"],
+                **claim,
             }
             for r in REPORTS
             for claim in r["claims"]

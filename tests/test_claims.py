@@ -202,6 +202,15 @@ def test_qualifiers(phrase: str, qualifier: str) -> None:
         ("In Q3 2023, 27 shipments left.", "2023-07-01", "2023-09-30"),
         ("In the fourth quarter of 2023, 27 shipments left.", "2023-10-01", "2023-12-31"),
         ("27 shipments left.", None, None),
+        # relative to the publication date (2024-02-15)
+        ("Since last September, 27 shipments left.", "2023-09-01", "2024-02-29"),
+        ("Since last February, 27 shipments left.", "2023-02-01", "2024-02-29"),
+        ("Over the past three months, 27 shipments left.", "2023-12-01", "2024-02-29"),
+        ("During the last 12 months, 27 shipments left.", "2023-03-01", "2024-02-29"),
+        ("Within the past year, 27 shipments left.", "2023-03-01", "2024-02-29"),
+        ("Over the past month, 27 shipments left.", "2024-02-01", "2024-02-29"),
+        ("Last month 27 shipments left.", "2024-01-01", "2024-01-31"),
+        ("Last year 27 shipments left.", "2023-01-01", "2023-12-31"),
     ],
 )
 def test_periods(text: str, start: str | None, end: str | None) -> None:
@@ -226,9 +235,49 @@ def test_context_stated_earlier_in_the_section_carries_over() -> None:
     assert [voyages[k] for k in ("period_start", "direction_from")] == [None, None]
 
 
-def test_relative_period_without_publication_date_is_unknown() -> None:
-    claim = only_claim("Within six months, 27 shipments left.", published=None)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Within six months, 27 shipments left.",
+        "Over the past three months, 27 shipments left.",
+        "Since last September, 27 shipments left.",
+        "Last year 27 shipments left.",
+    ],
+)
+def test_relative_period_without_publication_date_is_unknown(text: str) -> None:
+    claim = only_claim(text, published=None)
     assert (claim["period_start"], claim["period_end"]) == (None, None)
+
+
+def test_period_in_the_next_sentence_of_the_paragraph() -> None:
+    text = (
+        "# A\n\nCrews loaded 3,000 containers. That was between October and December 2023.\n\n"
+        "# B\n\nOfficials counted 12 voyages.\n\nThat was in May 2023.\n\n"
+        "# C\n\nIn 2022 nothing moved. Analysts saw 40 trips. In March 2023, more.\n\n"
+        "# D\n\n- Observers logged 9 sailings.\n- All in May 2023."
+    )
+    containers, voyages, trips, sailings = extract_claims(text, report_id="r", published=PUBLISHED)
+    assert (containers["period_start"], containers["period_end"]) == ("2023-10-01", "2023-12-31")
+    # a paragraph break stops it: the next paragraph's period is not this one's
+    assert (voyages["period_start"], voyages["period_end"]) == (None, None)
+    # a period stated before it in the section wins over the next sentence's
+    assert (trips["period_start"], trips["period_end"]) == ("2022-01-01", "2022-12-31")
+    # list items are separate statements
+    assert (sailings["period_start"], sailings["period_end"]) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "qualifier"),
+    [
+        ("They made at least six trips to Russia.", 6, "over"),
+        ("Twenty-seven sailings left Rajin.", 27, "exact"),
+        ("Analysts counted some forty-two trips.", 42, "about"),
+        ("Only one trip was logged.", 1, "exact"),
+    ],
+)
+def test_counts_written_as_words(text: str, value: int, qualifier: str) -> None:
+    claim = only_claim(text)
+    assert (claim["metric"], claim["value"], claim["qualifier"]) == ("shipments", value, qualifier)
 
 
 def test_nearest_period_phrase_wins() -> None:
@@ -446,6 +495,20 @@ def test_generated_sample_reports_match_the_generators_answer_key(tmp_path: Path
         for p in summary["planted_claims"]
     )
     assert found == expected
+    # claims whose period is not the report's: the words resolve to the answer key's dates
+    periods = {
+        (c["report_id"], r.body[c["char_start"] : c["char_end"]]): (
+            c["period_start"],
+            c["period_end"],
+        )
+        for r in claims.values()
+        for c in r.claims
+    }
+    own = [p for p in summary["planted_claims"] if "period_start" in p]
+    assert len(own) == 3
+    for p in own:
+        assert periods[p["report_id"], p["text"]] == (p["period_start"], p["period_end"]), p
+
     for report_id, traps in summary["traps"].items():
         report = claims[report_id]
         spans = [report.body[c["char_start"] : c["char_end"]] for c in report.claims]

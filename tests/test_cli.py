@@ -78,9 +78,10 @@ def test_docs_help_says_what_and_where(capsys: pytest.CaptureFixture[str]) -> No
         "docs (every model and column, lineage, exposures) in data/warehouse/docs/dbt/"
         "index.html, GX Data Docs (validation results of every suite) in data/warehouse/docs/"
         "gx/index.html, and the evidence report of each published version in data/warehouse/"
-        "reports/<version>/index.html (all under $LEDGER_HOME). With --serve, serve "
-        "data/warehouse/ over HTTP on 127.0.0.1 only, until Ctrl-C: http://127.0.0.1:8080/"
-        "docs/dbt/, /docs/gx/ and /reports/<version>/ (--port to change 8080)."
+        "reports/<version>/index.html (all under $LEDGER_HOME). With --serve, serve them "
+        "over HTTP on 127.0.0.1 only, until Ctrl-C: a landing page at http://127.0.0.1:8080/ "
+        "links the dbt docs, the GX Data Docs and each version's report; nothing else of "
+        "data/warehouse/ is served (--port to change 8080; 0 picks a free port)."
     )
     assert "  --serve      serve them on http://127.0.0.1:PORT/ (localhost)" in out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -524,3 +525,18 @@ def test_old_invocation_target_folders_are_pruned_but_the_current_one_kept(
     assert kept == sorted(
         [f.name for f in folders[-KEEP_TARGETS:]] + [folders[1].name, "partial_parse.msgpack"]
     )
+
+
+def test_docs_open_on_the_project_overview(tmp_path: Path) -> None:
+    """dbt docs show the `__overview__` doc on their first page: it must be ours, not dbt's."""
+    result = run_dbt(["parse"], tmp_path / "staging.duckdb", tmp_path)
+    assert result.returncode == 0, result.stdout[-5000:]
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    overview = [d for d in manifest["docs"].values() if d["name"] == "__overview__"]
+    ours = [d for d in overview if d["package_name"] == "shipment_ledger"]
+    assert len(ours) == 1
+    text = ours[0]["block_contents"]
+    assert text.startswith("# Shipment ledger\n")
+    assert "**SYNTHETIC DATA.**" in text
+    for promised in ("## Layers", "## Main marts", "fct_munitions_equivalent", "read_only=True"):
+        assert promised in text

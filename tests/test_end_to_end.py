@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 
 import duckdb
@@ -156,6 +158,24 @@ def test_docs_are_generated(pipeline_run: dict) -> None:
     docs = pipeline_run["paths"].docs_dir
     assert (docs / "dbt" / "index.html").stat().st_size > 10_000
     assert (docs / "gx" / "index.html").exists()
+
+
+def test_what_an_analyst_reads_works_offline(pipeline_run: dict) -> None:
+    """dbt docs open on the project overview, GX Data Docs load nothing from a network, and
+    the evidence report plots every sample claim."""
+    paths = pipeline_run["paths"]
+    manifest = json.loads((paths.docs_dir / "dbt" / "manifest.json").read_text())
+    overview = manifest["docs"]["doc.shipment_ledger.__overview__"]["block_contents"]
+    assert overview.startswith("# Shipment ledger\n")
+    for page in (paths.docs_dir / "gx").rglob("*.html"):
+        html = page.read_text()
+        assert not re.findall(r'<(?:script|link|img)\b[^>]*?\b(?:src|href)="https?://', html), page
+    index = (paths.reports_dir / "v0001" / "index.html").read_text()
+    with duckdb.connect(str(paths.serving_db), read_only=True) as con:
+        claims = con.execute("select count(*) from fct_claim_reconciliation").fetchone()[0]
+    assert index.count('<tr id="claim-') == claims >= 10
+    assert '<ul class="unplotted">' not in index
+    assert "partial_coverage" in index
 
 
 def test_corrupted_data_fails_gx_and_blocks_publish(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import dagster as dg
@@ -173,6 +176,59 @@ def test_data_docs_page_written_and_index_keeps_history(tmp_path: Path) -> None:
     index = (docs / "index.html").read_text()
     assert "run-41" in index and "run-42" in index
     assert first.data_docs_url != summary.data_docs_url
+
+
+def test_data_docs_need_no_network(tmp_path: Path) -> None:
+    """Every script, stylesheet and image the pages load is a local file next to them."""
+    db = _shipments_db(tmp_path / "s.duckdb", *CORRUPT)
+    docs = tmp_path / "docs"
+    _validate(db, docs_dir=docs, run_name="run-41")
+    gx_context.cache_clear()
+    _validate(db, docs_dir=docs, run_name="run-42")
+    pages = sorted(docs.rglob("*.html"))
+    assert len(pages) == 3  # the index and one page per run
+    for page in pages:
+        html = page.read_text()
+        loads = re.findall(r'<(?:script|link|img)\b[^>]*?\b(?:src|href)="([^"]+)"', html)
+        assert [u for u in loads if re.match(r"https?://", u)] == [], page
+        assert len(loads) >= 5, page
+        for url in loads:
+            assert (page.parent / url).resolve().is_file(), (page, url)
+    css = (docs / "static/vendor/font-awesome/css/all.min.css").read_text()
+    fonts = set(re.findall(r"url\(([^)]+\.woff2)\)", css))
+    assert fonts and all((docs / "static/vendor/font-awesome/css" / f).is_file() for f in fonts)
+
+
+def test_data_docs_index_lists_the_runs_offline(tmp_path: Path) -> None:
+    """A real browser without network draws the index's results table (one row per run)."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    db = _shipments_db(tmp_path / "s.duckdb", *CORRUPT)
+    docs = tmp_path / "docs"
+    for run in ("run-41", "run-42"):
+        gx_context.cache_clear()
+        _validate(db, docs_dir=docs, run_name=run)
+    dom = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=5000",
+            "--proxy-server=127.0.0.1:9",
+            "--dump-dom",
+            (docs / "index.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout  # fmt: skip (the dead proxy makes sure nothing comes from a network)
+    body = dom.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = re.findall(r'<tr [^>]*data-href="([^"]+)"', body)
+    assert [r.split("/")[2] for r in rows] == ["run-42", "run-41"]  # newest first, as GX sorts
+    assert all((docs / r).is_file() for r in rows)
 
 
 @pytest.mark.parametrize("chunk_rows", [1000, 13])

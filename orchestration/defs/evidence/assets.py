@@ -18,8 +18,10 @@ PREVIEW_MAX_BYTES = 100_000
     group_name="publish",
     deps=[dg.AssetKey(["published_version"])],
     kinds={"python", "html"},
-    description="Charts (monthly flows with claims, routes) and a one-page HTML summary of the "
-    "served version, under data/warehouse/reports/<version>/. Labelled SYNTHETIC DATA.",
+    description="Charts (monthly flows, claims against the data, routes) and a one-page HTML "
+    "summary of the served version (claims with their sentence and source, changes since the "
+    "previous version, quarantined rows by reason), under data/warehouse/reports/<version>/. "
+    "Labelled SYNTHETIC DATA.",
 )
 def evidence_report(
     context: dg.AssetExecutionContext, ledger: LedgerResource
@@ -27,7 +29,9 @@ def evidence_report(
     # matplotlib costs ~2 s to import: loading the definitions (UI, sensor ticks) skips it
     from matplotlib import image
 
-    from orchestration.defs.evidence.charts import load_evidence, summary_facts, write_evidence
+    from orchestration.defs.evidence.data import changes_since_previous, load_evidence
+    from orchestration.defs.evidence.page import summary_facts, write_evidence
+    from orchestration.defs.publish.store import VersionStore
 
     paths = ledger.paths
     served = paths.serving_db
@@ -44,6 +48,7 @@ def evidence_report(
         source_name=served.name,
         dbt_docs_href=os.path.relpath(paths.docs_dir / "dbt" / "index.html", out_dir),
         gx_docs_href=os.path.relpath(paths.docs_dir / "gx" / "index.html", out_dir),
+        changes=changes_since_previous(VersionStore(paths), data.served_version),
     )
     context.log.info(f"evidence for {data.served_version} in {out_dir}")
     facts = summary_facts(data)

@@ -1,137 +1,47 @@
-"""Evidence for one published version: two charts and a one-page HTML summary.
+"""Evidence charts for one published version: monthly flows, claims vs data, routes.
 
-Everything is read from the published DuckDB file (read-only), so the evidence always matches a
-version BI users can query. Charts use matplotlib's object API (no pyplot global state), which
-renders with Agg and is safe inside a Dagster worker.
+Charts use matplotlib's object API (no pyplot global state), which renders with Agg and is safe
+inside a Dagster worker. Every axis has one unit: monthly figures and claim-period totals are
+never drawn on twin axes, where a marker's height would mean nothing against the bars.
 """
 
 from __future__ import annotations
 
-import html
 import os
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import matplotlib.dates as mdates
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
-from orchestration.defs.publish.store import VERSIONS_TABLE, label
+from orchestration.defs.evidence.data import EvidenceData
 
 SYNTHETIC_LABEL = "SYNTHETIC DATA"
 STATUS_COLOURS = {
     "consistent": "#2e7d32",
     "above_range": "#c62828",
     "below_range": "#ef6c00",
+    "partial_coverage": "#1565c0",
     "conflicting_direction": "#6a1b9a",
     "not_comparable": "#757575",
 }
-METRIC_LABELS = {
+# the unit of a claim-period total, per metric (the y-axis of its panel)
+METRIC_UNITS = {
     "explosives_tonnes": "explosive cargo, tonnes",
-    "rounds": "artillery rounds (mass method)",
+    "rounds": "artillery rounds",
     "shipments": "voyages Rajin → RU ports",
     "containers": "containers",
 }
-CHART_METRICS = ("explosives_tonnes", "rounds")  # the monthly chart's two panels
-RECONCILIATION_COLUMNS = [
-    "claim_id",
-    "report_id",
-    "metric",
-    "claim_value",
-    "period_start",
-    "period_end",
-    "computed_low",
-    "computed_central",
-    "computed_high",
-    "ratio_to_central",
-    "status",
-    "explanation",
-]
-# shown when the reconciliation model provides them (helper D's model does)
-OPTIONAL_COLUMNS = ["qualifier", "claim_low", "claim_high", "direction_from", "direction_to"]
-
-
-@dataclass(frozen=True)
-class EvidenceData:
-    """The slices of a version the evidence needs, read in one short read-only session."""
-
-    flows: pd.DataFrame
-    reconciliation: pd.DataFrame
-    stations: pd.DataFrame
-    is_synthetic: bool
-    served_version: str | None  # from the file's own registry table, when it has one
-
-
-def _served_version(con: duckdb.DuckDBPyConnection) -> str | None:
-    """Read in the same session as the data, so a swap in between cannot mislabel the charts."""
-    has_registry = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'main' and table_name = ?",
-        [VERSIONS_TABLE],
-    ).fetchone()[0]
-    if not has_registry:
-        return None
-    row = con.execute(
-        f"select version_id from main.{VERSIONS_TABLE} "  # noqa: S608 - constant table name
-        "order by is_served desc, version_id desc limit 1"
-    ).fetchone()
-    return label(row[0]) if row else None
-
-
-def load_evidence(db_path: Path) -> EvidenceData:
-    """One short read-only session: BI readers and the next publish's swap are never blocked."""
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        version = _served_version(con)
-        flows = con.sql(
-            "select month, route_id, route_name, origin_station_code, destination_station_code, "
-            "tonnes, shipments, rounds_low, rounds_central, rounds_high "
-            "from main.agg_monthly_flows order by month, route_id"
-        ).df()
-        present = {
-            row[0]
-            for row in con.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = 'main' and table_name = 'fct_claim_reconciliation'"
-            ).fetchall()
-        }
-        columns = RECONCILIATION_COLUMNS + [c for c in OPTIONAL_COLUMNS if c in present]
-        reconciliation = con.sql(
-            f"select {', '.join(columns)} "  # noqa: S608 - names from our constant lists
-            "from main.fct_claim_reconciliation order by metric, period_end nulls last, claim_id"
-        ).df()
-        stations = con.sql(
-            "select station_code, station_name, latitude, longitude, role from main.dim_stations"
-        ).df()
-        synthetic = con.sql(
-            "select coalesce(bool_or(is_synthetic), false) from main.agg_monthly_flows"
-        ).fetchone()[0]
-    finally:
-        con.close()
-    flows["month"] = pd.to_datetime(flows["month"])
-    for column in ("period_start", "period_end"):
-        reconciliation[column] = pd.to_datetime(reconciliation[column])
-    # a short reference shared by the chart markers and the table rows
-    reconciliation.insert(0, "ref", [f"#{i}" for i in range(1, len(reconciliation) + 1)])
-    return EvidenceData(flows, reconciliation, stations, bool(synthetic), version)
 
 
 def _save(fig: Figure, path: Path) -> Path:
     """Write under a temp name and rename: someone browsing the folder never sees half a PNG."""
     tmp = path.with_name(f".{path.name}.tmp")
     fig.savefig(tmp, dpi=110, format=path.suffix.lstrip("."))
-    os.replace(tmp, path)
-    return path
-
-
-def _write_text(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return path
 
@@ -158,43 +68,137 @@ def _stamp(fig: Figure, title: str, version_id: str, synthetic: bool) -> None:
         )
 
 
-def _human(value: float, _pos: object = None) -> str:
+def human(value: float, _pos: object = None) -> str:
     for scale, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= scale:
             return f"{value / scale:.3g}{suffix}"
     return f"{value:.3g}"
 
 
-def _overlay_claims(ax, claims: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> None:
-    """Claims live on their own axis: a claim is a total over its period, not a monthly figure.
+def data_range(data: EvidenceData) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First day of the first month to the last day of the last month with shipments."""
+    return data.flows["month"].min(), data.flows["month"].max() + pd.offsets.MonthEnd(0)
 
-    A diamond marks the claimed total at the end of its period (a thin line spans the period);
-    the bar beside it is what the data gives for that same period (low-central-high).
-    """
-    if claims.empty:
-        ax.set_yticks([])
-        return
-    end = claims["period_end"].fillna(last + pd.offsets.MonthEnd(0))
-    start = claims["period_start"].fillna(first)
+
+def _month_axis(ax: Axes, first: pd.Timestamp, last: pd.Timestamp) -> None:
+    """The x-axis spans the data and nothing more: no empty months after it ends."""
+    ax.set_xlim(first, last + pd.Timedelta(days=1))
+    ax.xaxis.set_major_locator(mdates.MonthLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
+
+
+def monthly_chart(data: EvidenceData, path: Path, version_id: str) -> Path:
+    """Monthly explosive tonnes and rounds (mass method, low-high band); claims have their own
+    chart, on axes of their own unit."""
+    monthly = (
+        data.flows.groupby("month", as_index=False)[
+            ["tonnes", "shipments", "rounds_low", "rounds_central", "rounds_high"]
+        ]
+        .sum()
+        .sort_values("month")
+    )
+    fig = Figure(figsize=(11, 6.5), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    _stamp(fig, "Explosive cargo by month", version_id, data.is_synthetic)
+    if monthly.empty:
+        for ax in (top, bottom):
+            ax.text(0.5, 0.5, "no shipments in this version", ha="center", transform=ax.transAxes)
+        return _save(fig, path)
+    mid_month = monthly["month"] + pd.Timedelta(days=14)
+    top.bar(mid_month, monthly["tonnes"], width=24, color="#90a4ae")
+    top.set_ylabel("tonnes per month")
+    bottom.fill_between(
+        mid_month, monthly["rounds_low"], monthly["rounds_high"], color="#ffcc80", alpha=0.7
+    )
+    bottom.plot(mid_month, monthly["rounds_central"], color="#e65100", marker="o", ms=3)
+    bottom.set_ylabel("rounds per month")
+    for ax, title in zip(
+        (top, bottom),
+        ("Explosive cargo (tonnes)", "Munitions equivalent, mass method (rounds)"),
+        strict=True,
+    ):
+        ax.set_title(title, loc="left", fontsize=10)
+        ax.yaxis.set_major_formatter(FuncFormatter(human))
+        ax.grid(axis="y", color="0.9")
+        ax.set_axisbelow(True)
+        ax.set_ylim(bottom=0)
+    _month_axis(bottom, *data_range(data))
+    handles = [
+        Line2D([], [], color="#e65100", marker="o", ms=3, label="rounds central"),
+        Line2D([], [], color="#ffcc80", lw=8, label="rounds low–high"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    return _save(fig, path)
+
+
+def unplottable_claims(data: EvidenceData) -> dict[str, str]:
+    """Claims the claims chart cannot place, by ref, with the reason (listed on the page)."""
+    if data.flows.empty:
+        return {ref: "the version has no shipments" for ref in data.reconciliation["ref"]}
+    first, last = data_range(data)
+    out = {}
+    for claim in data.reconciliation.itertuples():
+        start = claim.period_start if pd.notna(claim.period_start) else first
+        end = claim.period_end if pd.notna(claim.period_end) else last
+        if end < first or start > last:
+            out[claim.ref] = (
+                f"its period ({start:%Y-%m-%d} – {end:%Y-%m-%d}) is outside the data "
+                f"({first:%b %Y} – {last:%b %Y})"
+            )
+    return out
+
+
+def claims_chart(data: EvidenceData, path: Path, version_id: str) -> Path:
+    """One panel per metric, its y-axis in the metric's unit: a diamond is the claimed total at
+    the (clipped) end of its period, a thin line spans the period, and the black bar beside it
+    is what the data gives for that same period (low – central – high)."""
+    skip = unplottable_claims(data)
+    claims = data.reconciliation[~data.reconciliation["ref"].isin(skip)]
+    metrics = [m for m in METRIC_UNITS if m in set(claims["metric"])]
+    metrics += sorted(set(claims["metric"]) - set(metrics))
+    fig = Figure(figsize=(11, 1.2 + 2.3 * max(len(metrics), 1)), layout="constrained")
+    axes = fig.subplots(max(len(metrics), 1), 1, sharex=True, squeeze=False)[:, 0]
+    _stamp(fig, "Claims against the data for their period", version_id, data.is_synthetic)
+    if not metrics:
+        axes[0].text(0.5, 0.5, "no claim to plot", ha="center", transform=axes[0].transAxes)
+        axes[0].set_yticks([])
+        return _save(fig, path)
+    first, last = data_range(data)
+    for ax, metric in zip(axes, metrics, strict=True):
+        _claims_panel(ax, claims[claims["metric"] == metric], first, last)
+        ax.set_ylabel(METRIC_UNITS.get(metric, metric), fontsize=9)
+    _month_axis(axes[-1], first, last)
+    handles = [
+        Line2D([], [], marker="D", ls="", color=colour, label=status)
+        for status, colour in STATUS_COLOURS.items()
+        if status in set(claims["status"])
+    ] + [Line2D([], [], marker="o", color="black", label="data for the claim's period")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=8, frameon=False)
+    return _save(fig, path)
+
+
+def _claims_panel(ax: Axes, claims: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> None:
+    start = claims["period_start"].fillna(first).clip(lower=first)
+    end = claims["period_end"].fillna(last).clip(upper=last)
     colours = claims["status"].map(STATUS_COLOURS).fillna("black").tolist()
-    ax.hlines(claims["claim_value"], start, end, colors=colours, linewidth=1, alpha=0.5)
-    ax.scatter(end, claims["claim_value"], marker="D", s=55, c=colours, zorder=5)
+    ax.hlines(claims["claim_value"], start, end, colors=colours, linewidth=1.5, alpha=0.6)
+    ax.scatter(end, claims["claim_value"], marker="D", s=55, c=colours, zorder=5, clip_on=False)
     if {"claim_low", "claim_high"} <= set(claims.columns):  # a claimed range: "4.8 to 5 million"
         ax.vlines(end, claims["claim_low"], claims["claim_high"], colors=colours, linewidth=3)
-    for x, claim in zip(end, claims.itertuples(), strict=True):  # a label per claim: a handful
+    # a label per claim (a handful); neighbours alternate above / below their diamond
+    for i, (x, claim) in enumerate(zip(end, claims.itertuples(), strict=True)):
         ax.annotate(
-            f"{claim.ref}: {_human(claim.claim_value)}",
+            f"{claim.ref}: {human(claim.claim_value)}",
             (x, claim.claim_value),
-            xytext=(-6, 6),
+            xytext=(-8, 6 if i % 2 == 0 else -13),
             textcoords="offset points",
             ha="right",
             fontsize=8,
             color="0.25",
         )
     computed = claims.dropna(subset=["computed_central"])
-    shifted = computed["period_end"].fillna(last + pd.offsets.MonthEnd(0)) + pd.Timedelta(days=9)
     ax.errorbar(
-        shifted,
+        end[computed.index] - pd.Timedelta(days=4),
         computed["computed_central"],
         yerr=[
             computed["computed_central"] - computed["computed_low"],
@@ -206,79 +210,11 @@ def _overlay_claims(ax, claims: pd.DataFrame, first: pd.Timestamp, last: pd.Time
         capsize=3,
         zorder=4,
     )
-    top = claims[["claim_value"]].join(computed[["computed_high"]]).max().max()
-    ax.set_ylim(0, top * 1.15)
-    ax.yaxis.set_major_formatter(FuncFormatter(_human))
-    ax.set_ylabel("claim-period total (markers)", fontsize=9)
-
-
-def monthly_chart(data: EvidenceData, path: Path, version_id: str) -> Path:
-    """Monthly explosive tonnes and rounds (low-high band), with claims set against them."""
-    monthly = (
-        data.flows.groupby("month", as_index=False)[
-            ["tonnes", "shipments", "rounds_low", "rounds_central", "rounds_high"]
-        ]
-        .sum()
-        .sort_values("month")
-    )
-    fig = Figure(figsize=(11, 7.5), layout="constrained")
-    top, bottom = fig.subplots(2, 1, sharex=True)
-    _stamp(
-        fig, "Explosive cargo by month, and the claims made about it", version_id, data.is_synthetic
-    )
-    if monthly.empty:
-        for ax in (top, bottom):
-            ax.text(0.5, 0.5, "no shipments in this version", ha="center", transform=ax.transAxes)
-        _save(fig, path)
-        return path
-    first, last = monthly["month"].min(), monthly["month"].max()
-    mid_month = monthly["month"] + pd.Timedelta(days=14)
-    top.bar(mid_month, monthly["tonnes"], width=24, color="#90a4ae")
-    top.set_ylabel("tonnes per month (bars)")
-    bottom.fill_between(
-        mid_month,
-        monthly["rounds_low"],
-        monthly["rounds_high"],
-        color="#ffcc80",
-        alpha=0.7,
-        label="rounds low–high",
-    )
-    bottom.plot(
-        mid_month,
-        monthly["rounds_central"],
-        color="#e65100",
-        marker="o",
-        ms=3,
-        label="rounds central",
-    )
-    bottom.set_ylabel("rounds per month (line, band)")
-    claims = data.reconciliation
-    for ax, metric, title in zip(
-        (top, bottom),
-        CHART_METRICS,
-        ("Explosive cargo (tonnes)", "Munitions equivalent (rounds)"),
-        strict=True,
-    ):
-        ax.set_title(title, loc="left", fontsize=10)
-        ax.yaxis.set_major_formatter(FuncFormatter(_human))
-        ax.grid(axis="y", color="0.9")
-        ax.set_axisbelow(True)
-        ax.set_ylim(bottom=0)
-        _overlay_claims(ax.twinx(), claims[claims["metric"] == metric], first, last)
-    bottom.xaxis.set_major_locator(mdates.MonthLocator())
-    bottom.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
-    handles = [
-        Line2D([], [], marker="D", ls="", color=colour, label=f"claim: {status}")
-        for status, colour in STATUS_COLOURS.items()
-        if status in set(claims.loc[claims["metric"].isin(CHART_METRICS), "status"])
-    ] + [
-        Line2D([], [], marker="o", color="black", label="data for the claim's period"),
-        Line2D([], [], color="#e65100", marker="o", ms=3, label="rounds central"),
-        Line2D([], [], color="#ffcc80", lw=8, label="rounds low–high"),
-    ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=8, frameon=False)
-    _save(fig, path)
-    return path
+    top = pd.concat([claims["claim_value"], computed["computed_high"]]).max()
+    ax.set_ylim(0, top * 1.2)
+    ax.yaxis.set_major_formatter(FuncFormatter(human))
+    ax.grid(axis="y", color="0.9")
+    ax.set_axisbelow(True)
 
 
 def routes_chart(data: EvidenceData, path: Path, version_id: str) -> Path:
@@ -344,194 +280,9 @@ def routes_chart(data: EvidenceData, path: Path, version_id: str) -> Path:
     ):
         ranking.text(tonnes, y, f" {shipments:,} shipments", va="center", fontsize=8)
     ranking.set_xlim(0, routes["tonnes"].max() * 1.35 if not routes.empty else 1)
-    ranking.xaxis.set_major_formatter(FuncFormatter(_human))
+    ranking.xaxis.set_major_formatter(FuncFormatter(human))
     ranking.set_xlabel("explosive cargo, tonnes (all months)")
     ranking.set_title("Routes ranked by tonnes", loc="left", fontsize=10)
     ranking.tick_params(axis="y", labelsize=8)
     _save(fig, path)
     return path
-
-
-def _number_text(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
-
-
-def reconciliation_table(data: EvidenceData) -> str:
-    """The claims-vs-data table as an HTML fragment, the status cell coloured by outcome.
-
-    Qualifier, claimed range and direction are shown when the table has them (optional
-    columns): a conflicting direction or a range claim cannot be judged without them.
-    """
-    recon = data.reconciliation
-    claim = _number_text(recon["claim_value"])
-    if {"claim_low", "claim_high"} <= set(recon.columns):
-        is_range = recon["claim_low"].notna() & (recon["claim_low"] != recon["claim_high"])
-        ranged = _number_text(recon["claim_low"]) + "–" + _number_text(recon["claim_high"])
-        claim = claim.where(~is_range, ranged)
-    if "qualifier" in recon.columns:
-        claim = (recon["qualifier"].fillna("exact").replace("exact", "") + " " + claim).str.strip()
-    period = (
-        recon["period_start"].dt.strftime("%Y-%m-%d").fillna("…")
-        + " – "
-        + recon["period_end"].dt.strftime("%Y-%m-%d").fillna("…")
-    )
-    table = pd.DataFrame(
-        {
-            "ref": recon["ref"],
-            "claim_id": recon["claim_id"],
-            "metric": recon["metric"].map(METRIC_LABELS).fillna(recon["metric"]),
-            "claim": claim,
-            "period": period,
-        }
-    )
-    if {"direction_from", "direction_to"} <= set(recon.columns):
-        table["direction"] = (
-            recon["direction_from"].fillna("?") + " → " + recon["direction_to"].fillna("?")
-        ).where(recon["direction_from"].notna() | recon["direction_to"].notna(), "")
-    computed = {
-        "computed_low": "data low",
-        "computed_central": "data central",
-        "computed_high": "data high",
-        "ratio_to_central": "claim ÷ central",
-    }
-    numbers = list(computed.values())
-    table = table.join(recon[[*computed, "status", "explanation"]].rename(columns=computed))
-    styler = (
-        table.style.hide(axis="index")
-        .format("{:,.0f}", subset=numbers[:3], na_rep="–")
-        .format("{:.2f}", subset=numbers[3:], na_rep="–")
-        .format(escape="html", subset=["claim_id", "explanation"], na_rep="–")
-        .set_properties(subset=["claim", *numbers], **{"text-align": "right"})
-        .set_properties(
-            subset=[c for c in ("claim", "period", "direction") if c in table],
-            **{"white-space": "nowrap"},
-        )
-        .map(
-            lambda s: f"background-color: {STATUS_COLOURS.get(s, '#000')}; color: white",
-            subset=["status"],
-        )
-        .set_uuid("recon")
-        .set_table_attributes('class="recon"')
-    )
-    return styler.to_html()
-
-
-PAGE_CSS = """
-body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1150px; padding: 0 1rem 3rem;
-       color: #222; }
-.banner { background: #c62828; color: #fff; font-weight: bold; padding: .5rem 1rem; margin: 0 -1rem;
-          letter-spacing: .05em; }
-h1 { margin: 1rem 0 .2rem; } .meta { color: #666; margin: 0 0 1rem; }
-.facts { display: flex; flex-wrap: wrap; gap: .6rem; padding: 0; list-style: none; }
-.facts li { background: #f3f3f3; border-radius: 6px; padding: .5rem .8rem; }
-.facts b { display: block; font-size: 1.25rem; }
-img { max-width: 100%; border: 1px solid #ddd; }
-table.recon { border-collapse: collapse; font-size: .85rem; width: 100%; }
-table.recon th, table.recon td { border-bottom: 1px solid #ddd; padding: .3rem .4rem;
-                                 text-align: left; vertical-align: top; }
-"""
-
-
-def _page(title: str, body: str, synthetic: bool) -> str:
-    banner = (
-        f'<div class="banner">{SYNTHETIC_LABEL}: generated for testing, not real shipments '
-        "or real reports</div>"
-        if synthetic
-        else ""
-    )
-    suffix = f" ({SYNTHETIC_LABEL})" if synthetic else ""
-    return (
-        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title + suffix)}</title><style>{PAGE_CSS}</style></head>\n"
-        f"<body>{banner}\n{body}\n</body></html>\n"
-    )
-
-
-def summary_facts(data: EvidenceData) -> dict[str, str]:
-    """Headline figures of a version, shown on the page and in the asset metadata."""
-    flows = data.flows
-    if flows.empty:
-        return {"shipments": "0"}
-    statuses = data.reconciliation["status"].value_counts().to_dict()
-    return {
-        "months": f"{flows['month'].min():%b %Y} – {flows['month'].max():%b %Y}",
-        "explosive cargo": f"{flows['tonnes'].sum():,.0f} t",
-        "explosive shipments": f"{flows['shipments'].sum():,}",
-        "rounds (low – central – high)": " – ".join(
-            _human(flows[c].sum()) for c in ("rounds_low", "rounds_central", "rounds_high")
-        ),
-        "claims": ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) or "none",
-    }
-
-
-def render_evidence(
-    db_path: Path,
-    out_dir: Path,
-    version_id: str,
-    *,
-    dbt_docs_href: str = "../../docs/dbt/index.html",
-    gx_docs_href: str = "../../docs/gx/index.html",
-) -> dict[str, Path]:
-    """Charts + reconciliation table + index.html for one published version into ``out_dir``."""
-    return write_evidence(
-        load_evidence(db_path),
-        out_dir,
-        version_id,
-        source_name=db_path.name,
-        dbt_docs_href=dbt_docs_href,
-        gx_docs_href=gx_docs_href,
-    )
-
-
-def write_evidence(
-    data: EvidenceData,
-    out_dir: Path,
-    version_id: str,
-    *,
-    source_name: str,
-    dbt_docs_href: str,
-    gx_docs_href: str,
-) -> dict[str, Path]:
-    """Links to the docs are relative so the folder works from a file browser or a web server."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = {
-        "monthly_chart": monthly_chart(data, out_dir / "monthly_flows.png", version_id),
-        "routes_chart": routes_chart(data, out_dir / "routes.png", version_id),
-    }
-    table = reconciliation_table(data)
-    files["reconciliation"] = out_dir / "reconciliation.html"
-    _write_text(
-        files["reconciliation"],
-        _page(
-            f"Claim reconciliation, version {version_id}",
-            f"<h1>Claims vs data, version {html.escape(version_id)}</h1>\n{table}",
-            data.is_synthetic,
-        ),
-    )
-    facts = "".join(
-        f"<li>{html.escape(k)}<b>{html.escape(v)}</b></li>" for k, v in summary_facts(data).items()
-    )
-    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    body = f"""<h1>Shipment ledger evidence, version {html.escape(version_id)}</h1>
-<p class="meta">Rendered {generated} from the published file
-<code>{html.escape(source_name)}</code>. Every figure below can be re-queried from that
-version: <code>ledger query --version {html.escape(version_id)} "..."</code>.</p>
-<ul class="facts">{facts}</ul>
-<h2>Monthly flows and claims</h2>
-<p>Bars and the band are monthly figures; diamonds are claimed totals for a claim's period
-(thin line), black bars what the data gives for that same period (low – central – high).</p>
-<img src="monthly_flows.png" alt="Monthly explosive tonnes and rounds with claims">
-<h2>Routes</h2>
-<img src="routes.png" alt="Explosive cargo by rail route">
-<h2>Claims vs data</h2>
-<p>Also as a page of its own: <a href="reconciliation.html">reconciliation.html</a>.</p>
-{table}
-<h2>Documentation</h2>
-<ul><li><a href="{html.escape(dbt_docs_href)}">dbt docs</a>: every model and column, lineage</li>
-<li><a href="{html.escape(gx_docs_href)}">Great Expectations Data Docs</a>: validation results</li>
-</ul>"""
-    files["index"] = out_dir / "index.html"
-    _write_text(
-        files["index"], _page(f"Shipment ledger evidence {version_id}", body, data.is_synthetic)
-    )
-    return files

@@ -42,6 +42,7 @@ from great_expectations.data_context.types.resource_identifiers import (
 from great_expectations.validator.v1_validator import Validator as V1Validator
 
 from orchestration.defs.quality.audit import SEVERITIES
+from orchestration.defs.quality.offline_docs import make_offline
 from orchestration.paths import EXPECTATIONS_DIR
 from orchestration.sql import quote_ident
 
@@ -503,4 +504,5 @@ def _write_data_docs(
     context.validation_results_store.set(key, validation)
     urls = context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[key])
     page = docs_dir.joinpath("validations", *key.to_tuple()).with_name(f"{asset_name}.html")
+    make_offline(docs_dir, [docs_dir / "index.html", page])  # no CDN needed to read them
     return page.as_uri() if page.exists() else urls[DOCS_SITE]

@@ -5,8 +5,9 @@
       up to  [0, high]
     The claim is consistent when that interval overlaps [computed_low, computed_high]; above_range
     when it lies wholly above, below_range when wholly below. conflicting_direction (the claim's
-    stated flow contradicts the voyages' KP -> RU direction) and not_comparable (the data does not
-    touch the claim period) are decided first. -#}
+    stated flow contradicts the voyages' KP -> RU direction), not_comparable (the data does not
+    touch the claim period) and partial_coverage (the data covers only part of it: a total over
+    part of the period cannot confirm or refute a total over all of it) are decided first. -#}
 
 {#- Rounds are shown to the thousand in the sentence: the estimate has no precision below that. -#}
 {% set shown = "case when metric = 'rounds' then round(COLUMN, -3) else COLUMN end" %}
@@ -60,6 +61,7 @@ classified as (
         case
             when is_direction_conflict then 'conflicting_direction'
             when data_coverage = 0 then 'not_comparable'
+            when data_coverage < 1 then 'partial_coverage'
             when implied_high is not null and implied_high < computed_low then 'below_range'
             when implied_low > computed_high then 'above_range'
             else 'consistent'
@@ -113,18 +115,16 @@ described as (
                 || ', but the data shows '
                 || coalesce(data_direction_from, '?') || ' -> ' || coalesce(data_direction_to, '?') || '.'
             when 'not_comparable' then 'The data has no records in that period.'
+            when 'partial_coverage' then 'Not comparable: the data covers only '
+                || {{ format_percent('data_coverage') }} || ' of the period (computed '
+                || computed_text || ' from ' || evidence_text || ' for the part it covers).'
             else
                 case status
                     when 'consistent' then 'Consistent with the data'
                     when 'above_range' then 'Higher than the data supports'
                     else 'Lower than the data shows'
                 end
-                || ': computed ' || computed_text || ' from ' || evidence_text
-                || case
-                    when data_coverage < 1
-                        then '; the data covers only ' || {{ format_percent('data_coverage') }} || ' of the period.'
-                    else '.'
-                end
+                || ': computed ' || computed_text || ' from ' || evidence_text || '.'
         end as explanation
     from phrased
 
