@@ -30,8 +30,7 @@ select
     true as is_explosive,
     true as is_synthetic,
     case when i % 4 = 0 then null else 'MSCU' || lpad(i::varchar, 7, '0') end as container_no,
-    cast(20000 + i * 10 as decimal(12, 2)) as gross_weight_kg,
-    cast(18 + i / 100 as decimal(10, 3)) as net_tonnes,
+    cast(18 + i / 100 as decimal(10, 3)) as gross_cargo_tonnes,
     1 as versions_count
 from range(?) t(i)
 """
