@@ -463,7 +463,7 @@ def test_cli_diff_shows_waybills_iso_dates_and_rounded_values(
     stage(ledger_home, {"W001": 18.5, "W002": 20.0, "W004": 9.0})
     stage_flows(ledger_home, [(date(2023, 9, 1), "986808-515202", 38.5, 2)])
     publish(store, "run-1", {"a": "1"})
-    stage(ledger_home, {"W001": 18.5, "W002": 21.123456, "W003": 17.0})
+    stage(ledger_home, {"W001": 18.5001, "W002": 21.123456, "W003": 17.0})
     stage_flows(
         ledger_home,
         [
@@ -480,13 +480,15 @@ def test_cli_diff_shows_waybills_iso_dates_and_rounded_values(
         "table              status    key             added  removed  changed  columns\n"
         "-----------------  --------  --------------  -----  -------  -------  -------\n"
         "agg_monthly_flows  compared  month,route_id  1      0        1\n"
-        "fct_shipments      compared  waybill_no      1      1        1\n"
+        "fct_shipments      compared  waybill_no      1      1        2\n"
         "quarantine         compared  (whole row)     0      0        n/a\n"
         "  agg_monthly_flows added: month=2023-10-01 route_id=986808-515202\n"
         "  agg_monthly_flows changed: month=2023-09-01 route_id=986808-515202: "
         "explosive_tonnes 38.5 -> 39.62\n"
         "  fct_shipments added: W003\n"
         "  fct_shipments removed: W004\n"
+        # equal at 2 decimals: shown to 12 significant digits, so the change stays visible
+        "  fct_shipments changed: W001: gross_cargo_tonnes 18.5 -> 18.5001\n"
         "  fct_shipments changed: W002: gross_cargo_tonnes 20 -> 21.12\n"
     )
     code, out, _ = run_cli(["diff", "v1", "v2", "--json", "--table", "agg_monthly_flows"], capsys)

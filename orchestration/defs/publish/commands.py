@@ -21,6 +21,8 @@ from orchestration.defs.publish.store import Version, VersionError, VersionStore
 from orchestration.paths import LedgerPaths
 from orchestration.storage import StorageError, require_home
 
+LONG_TEXT = 40  # a changed value longer than this is not printed by `ledger diff`
+
 
 def _store() -> VersionStore:
     paths = LedgerPaths.from_env()
@@ -150,7 +152,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         for key, values in zip(
             samples.get("changed", []), d.get("sample_changes", []), strict=True
         ):
-            what = ", ".join(f"{c} {readable(a)} -> {readable(b)}" for c, (a, b) in values.items())
+            what = ", ".join(f"{c} {_change(old, new)}" for c, (old, new) in values.items())
             print(f"  {name} changed: {_key_text(key)}: {what}")
     return 0
 
@@ -164,6 +166,17 @@ def readable(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.2f}".rstrip("0").rstrip(".")
     return str(value)
+
+
+def _change(old: Any, new: Any) -> str:
+    """``old -> new``; numbers that look equal at 2 decimals get 12 significant digits, and a
+    long text is only said to differ (``--json`` has it whole), so the line stays readable."""
+    before, after = readable(old), readable(new)
+    if max(len(before), len(after)) > LONG_TEXT:
+        return "(text changed)"
+    if before == after and isinstance(old, float) and isinstance(new, float):
+        before, after = f"{old:.12g}", f"{new:.12g}"
+    return f"{before} -> {after}"
 
 
 def _key_text(key: Any) -> str:
