@@ -434,10 +434,12 @@ def test_every_mart_table_has_is_synthetic(built: duckdb.DuckDBPyConnection) -> 
                 "dim_reports",
                 "dim_stations",
                 "dim_vessels",
+                "fct_claim_evidence",
                 "fct_claim_reconciliation",
                 "fct_claims",
                 "fct_munitions_equivalent",
                 "fct_shipments",
+                "fct_waybill_versions",
                 "quarantine",
             ]
         )
