@@ -41,8 +41,7 @@ def make_staging(path: Path, rows: int, changed: int) -> None:
             ['DUN', 'VOS'][1 + range % 2] || '-' || ['TIK', 'KOT', 'MOZ'][1 + range % 3]
                 as route_id,
             (481200 + range % 40)::varchar as cargo_code,
-            round(20 + (range * 37 % 4000) / 100.0, 2) as net_tonnes,
-            round(24000 + (range * 53 % 6000), 0) as gross_weight_kg,
+            round(20 + (range * 37 % 4000) / 100.0, 2) as gross_cargo_tonnes,
             'MSKU' || lpad((range % 9999999)::varchar, 7, '0') as container_no,
             range % 3 <> 0 as is_explosive,
             'manifests/part_' || (range // 1000000)::varchar || '.csv' as source_file,
@@ -55,7 +54,7 @@ def make_staging(path: Path, rows: int, changed: int) -> None:
     if changed:
         step = rows // changed
         con.execute(
-            "update fct_shipments set net_tonnes = net_tonnes + 1 "
+            "update fct_shipments set gross_cargo_tonnes = gross_cargo_tonnes + 1 "
             "where (source_row - 1) % ? = 0 and source_row < ?",
             [step, rows],
         )

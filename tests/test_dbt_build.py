@@ -190,9 +190,9 @@ def test_latest_waybill_version_wins_and_history_stays(built: duckdb.DuckDBPyCon
     ]
     assert rows(
         built,
-        "select gross_weight_kg, net_tonnes, source_file, source_row, versions_count"
+        "select gross_cargo_tonnes, source_file, source_row, versions_count"
         " from main.fct_shipments where waybill_no = 'W002'",
-    ) == [(18500.0, 18.5, "manifests/b.csv", 1, 2)]
+    ) == [(18.5, "manifests/b.csv", 1, 2)]
     assert rows(
         built,
         "select source_file, version_rank, is_current from intermediate.int_versioned_consignments"
@@ -286,7 +286,9 @@ def test_the_summable_table_gives_the_headline_and_the_profile_split_adds_up(
     )[0]
     assert by_profile == pytest.approx(headline, rel=1e-12)
     assert monthly == pytest.approx(headline, rel=1e-12)
-    tonnes = rows(built, "select sum(net_tonnes) from main.fct_shipments where is_explosive")[0][0]
+    tonnes = rows(
+        built, "select sum(gross_cargo_tonnes) from main.fct_shipments where is_explosive"
+    )[0][0]
     blended_kg = 1 / (0.6 / 52 + 0.3 / 33 + 0.1 / 85)
     assert headline[1] == pytest.approx(tonnes * 1000 / blended_kg, rel=1e-12)
 
@@ -306,7 +308,7 @@ def test_calibration_blend_matches_analysts_kg_per_round(built: duckdb.DuckDBPyC
 def test_monthly_flows_cover_explosives_only(built: duckdb.DuckDBPyConnection) -> None:
     assert rows(
         built,
-        "select month, route_id, tonnes, shipments from main.agg_monthly_flows"
+        "select month, route_id, explosive_tonnes, shipments from main.agg_monthly_flows"
         " order by month, route_id",
     ) == [
         (date(2023, 8, 1), "986808-515202", 20.0, 1),
@@ -377,7 +379,7 @@ def test_evidence_rows_trace_every_computed_figure(built: duckdb.DuckDBPyConnect
         rows(
             built,
             "select f.claim_id from main.fct_claim_reconciliation f"
-            " left join (select claim_id, count(*) as n, sum(net_tonnes) as t"
+            " left join (select claim_id, count(*) as n, sum(gross_cargo_tonnes) as t"
             "   from intermediate.int_claim_evidence group by claim_id) e using (claim_id)"
             " where coalesce(e.n, 0) <> f.evidence_rows"
             "    or (f.metric = 'explosives_tonnes' and abs(e.t - f.computed_central) > 1e-9)",
@@ -433,10 +435,12 @@ def test_every_mart_table_has_is_synthetic(built: duckdb.DuckDBPyConnection) -> 
                 "dim_reports",
                 "dim_stations",
                 "dim_vessels",
+                "fct_claim_evidence",
                 "fct_claim_reconciliation",
                 "fct_claims",
                 "fct_munitions_equivalent",
                 "fct_shipments",
+                "fct_waybill_versions",
                 "quarantine",
             ]
         )

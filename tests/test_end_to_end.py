@@ -93,14 +93,14 @@ def test_run_succeeds_and_publishes_every_mart(pipeline_run: dict, served) -> No
 def test_published_totals_match_the_generator(pipeline_run: dict, served) -> None:
     expected = pipeline_run["summary"]["manifests"]["current"]
     shipments, tonnes = served.execute(
-        "select count(*), round(sum(net_tonnes), 2) from fct_shipments"
+        "select count(*), round(sum(gross_cargo_tonnes), 2) from fct_shipments"
     ).fetchone()
     assert shipments == expected["shipments"]
     assert tonnes == pytest.approx(expected["tonnes"], abs=0.01)
 
     explosive = expected["explosive"]
     n, t, containers = served.execute(
-        "select count(*), round(sum(net_tonnes), 2), count(distinct container_no) "
+        "select count(*), round(sum(gross_cargo_tonnes), 2), count(distinct container_no) "
         "from fct_shipments where is_explosive"
     ).fetchone()
     assert (n, containers) == (explosive["shipments"], explosive["containers"])
@@ -108,8 +108,8 @@ def test_published_totals_match_the_generator(pipeline_run: dict, served) -> Non
 
     by_month = dict(
         served.execute(
-            "select strftime(month, '%Y-%m'), round(sum(tonnes), 2) from agg_monthly_flows "
-            "group by 1"
+            "select strftime(month, '%Y-%m'), round(sum(explosive_tonnes), 2) "
+            "from agg_monthly_flows group by 1"
         ).fetchall()
     )
     assert by_month == pytest.approx(
@@ -143,14 +143,14 @@ def test_quarantine_and_voyages_match_the_generator(pipeline_run: dict, served) 
 
 
 def test_every_table_is_labelled_synthetic(served) -> None:
-    """Every data table says whether it is synthetic; only the real port list is not."""
+    """Every data table says whether it is synthetic: all of them, on the generated sample."""
     flags = {}
     for (table,) in served.execute(
         "select table_name from information_schema.tables where table_name <> 'ledger_versions'"
     ).fetchall():
         sql = f'select bool_and(is_synthetic) from "{table}"'  # noqa: S608 - catalog name
         flags[table] = served.execute(sql).fetchone()[0]
-    assert {t for t, synthetic in flags.items() if not synthetic} == {"dim_ports"}
+    assert {t for t, synthetic in flags.items() if not synthetic} == set()
     assert len(flags) >= 10
 
 
@@ -271,8 +271,8 @@ def test_a_new_day_is_built_incrementally_and_published(
     before = pipeline_run["summary"]["manifests"]["current"]
     with duckdb.connect(str(paths.serving_db), read_only=True) as con:
         shipments, tonnes, munitions = con.execute(
-            "select count(*), sum(net_tonnes), (select count(*) from fct_munitions_equivalent)"
-            " from fct_shipments"
+            "select count(*), sum(gross_cargo_tonnes),"
+            " (select count(*) from fct_munitions_equivalent) from fct_shipments"
         ).fetchone()
         explosive = con.execute("select count(*) from fct_shipments where is_explosive").fetchone()[
             0

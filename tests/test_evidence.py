@@ -55,7 +55,7 @@ def build_version_db(
     con = duckdb.connect(str(path))
     con.execute(
         "create table agg_monthly_flows (month date, route_id varchar, route_name varchar, "
-        "origin_station_code varchar, destination_station_code varchar, tonnes double, "
+        "origin_station_code varchar, destination_station_code varchar, explosive_tonnes double, "
         "shipments bigint, rounds_low double, rounds_central double, rounds_high double, "
         "is_synthetic boolean)"
     )

@@ -33,8 +33,7 @@ select
     true as is_explosive,
     true as is_synthetic,
     case when i % 4 = 0 then null else 'MSCU' || lpad(i::varchar, 7, '0') end as container_no,
-    cast(20000 + i * 10 as decimal(12, 2)) as gross_weight_kg,
-    cast(18 + i / 100 as decimal(10, 3)) as net_tonnes,
+    cast(18 + i / 100 as decimal(10, 3)) as gross_cargo_tonnes,
     1 as versions_count
 from range(?) t(i)
 """
@@ -69,7 +68,7 @@ def test_clean_table_passes(tmp_path: Path) -> None:
     assert summary.success is True
     assert summary.severity is None
     assert summary.rows == ROWS
-    assert summary.evaluated == {"error": 20, "warn": 2}
+    assert summary.evaluated == {"error": 18, "warn": 2}
     assert summary.failed == {"error": 0, "warn": 0}
 
 
@@ -335,7 +334,7 @@ def test_blocking_check_in_dagster(
     errors = 0 if passed or severity == dg.AssetCheckSeverity.WARN else 3
     warns = 1 if (not passed and severity == dg.AssetCheckSeverity.WARN) else 0
     assert audit == [
-        (result.run_id, "gx_fct_shipments", "fct_shipments", "error", errors == 0, 20, errors),
+        (result.run_id, "gx_fct_shipments", "fct_shipments", "error", errors == 0, 18, errors),
         (result.run_id, "gx_fct_shipments", "fct_shipments", "warn", warns == 0, 2, warns),
     ]
     assert meta["failed_error"].value == errors

@@ -46,8 +46,7 @@ def test_fct_shipments_suite_on_10m_rows(tmp_path: Path) -> None:
                 true as is_synthetic,
                 case when i % ? = 7 then 'BAD' || i else 'MSCU' || lpad(i::varchar, 7, '0') end
                     as container_no,
-                20000.0 + i % 1000 as gross_weight_kg,
-                18.0 + (i % 1000) / 1000 as net_tonnes,
+                18.0 + (i % 1000) / 1000 as gross_cargo_tonnes,
                 1 as versions_count
             from range(?) t(i)
             """,

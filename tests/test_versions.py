@@ -6,6 +6,7 @@ import argparse
 import json
 import sqlite3
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -22,7 +23,7 @@ def stage(paths: LedgerPaths, shipments: dict[str, float], quarantine: int = 2) 
     paths.staging_db.unlink(missing_ok=True)
     con = duckdb.connect(str(paths.staging_db))
     con.execute(
-        "create table main.fct_shipments (shipment_id varchar, net_tonnes double, "
+        "create table main.fct_shipments (waybill_no varchar, gross_cargo_tonnes double, "
         "is_synthetic boolean)"
     )
     con.executemany(
@@ -86,7 +87,7 @@ def test_two_publishes_with_a_changed_input_give_two_versions_and_the_exact_diff
     diff = store.diff("v0001", "v2")
     ships = diff["tables"]["fct_shipments"]
     assert (ships["added"], ships["removed"], ships["changed"]) == (3, 1, 2)
-    assert ships["key"] == ["shipment_id"]
+    assert ships["key"] == ["waybill_no"]
     assert ships["sample_keys"] == {
         "added": ["s10", "s11", "s12"],
         "removed": ["s03"],
@@ -122,7 +123,7 @@ def test_diff_reports_schema_changes_new_tables_and_duplicate_keys(
     }
     assert store.get(2).unique_keys == {"fct_shipments": False, "dim_ports": True}
     ships = tables["fct_shipments"]
-    # shipment_id is no longer unique in v2: whole-row (multiset) comparison of shared columns
+    # waybill_no is no longer unique in v2: whole-row (multiset) comparison of shared columns
     assert (ships["key"], ships["added"], ships["removed"], ships["changed"]) == (None, 1, 0, None)
     assert (ships["columns_added"], ships["columns_retyped"]) == (["route_id"], [])
     with pytest.raises(VersionError, match="table 'nope' is in neither v0001 nor v0002"):
@@ -442,3 +443,87 @@ def test_cli_query_errors_are_one_line(
         'ledger query: Invalid Input Error: Cannot execute statement of type "CREATE" on '
         'database "ledger" which is attached in read-only mode!\n'
     )
+
+
+def stage_flows(paths: LedgerPaths, rows: list[tuple]) -> None:
+    """A monthly aggregate keyed by (month, route_id) beside the staged fct_shipments."""
+    con = duckdb.connect(str(paths.staging_db))
+    con.execute(
+        "create table main.agg_monthly_flows (month date, route_id varchar, "
+        "explosive_tonnes double, shipments integer, is_synthetic boolean)"
+    )
+    con.executemany("insert into main.agg_monthly_flows values (?, ?, ?, ?, true)", rows)
+    con.close()
+
+
+def test_cli_diff_shows_waybills_iso_dates_and_rounded_values(
+    store: VersionStore, ledger_home: LedgerPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a reader sees: natural keys and readable values, no Python reprs or hashes."""
+    stage(ledger_home, {"W001": 18.5, "W002": 20.0, "W004": 9.0})
+    stage_flows(ledger_home, [(date(2023, 9, 1), "986808-515202", 38.5, 2)])
+    publish(store, "run-1", {"a": "1"})
+    stage(ledger_home, {"W001": 18.5001, "W002": 21.123456, "W003": 17.0})
+    stage_flows(
+        ledger_home,
+        [
+            (date(2023, 9, 1), "986808-515202", 39.623456, 2),
+            (date(2023, 10, 1), "986808-515202", 17.0, 1),
+        ],
+    )
+    publish(store, "run-2", {"a": "2"})
+
+    code, out, _ = run_cli(["diff", "v1", "v2"], capsys)
+    assert code == 0
+    assert out == (
+        "diff v0001 -> v0002\n"
+        "table              status    key             added  removed  changed  columns\n"
+        "-----------------  --------  --------------  -----  -------  -------  -------\n"
+        "agg_monthly_flows  compared  month,route_id  1      0        1\n"
+        "fct_shipments      compared  waybill_no      1      1        2\n"
+        "quarantine         compared  (whole row)     0      0        n/a\n"
+        "  agg_monthly_flows added: month=2023-10-01 route_id=986808-515202\n"
+        "  agg_monthly_flows changed: month=2023-09-01 route_id=986808-515202: "
+        "explosive_tonnes 38.5 -> 39.62\n"
+        "  fct_shipments added: W003\n"
+        "  fct_shipments removed: W004\n"
+        # equal at 2 decimals: shown to 12 significant digits, so the change stays visible
+        "  fct_shipments changed: W001: gross_cargo_tonnes 18.5 -> 18.5001\n"
+        "  fct_shipments changed: W002: gross_cargo_tonnes 20 -> 21.12\n"
+    )
+    code, out, _ = run_cli(["diff", "v1", "v2", "--json", "--table", "agg_monthly_flows"], capsys)
+    flows = json.loads(out)["tables"]["agg_monthly_flows"]
+    assert flows["sample_keys"]["changed"] == [{"month": "2023-09-01", "route_id": "986808-515202"}]
+    assert flows["sample_changes"] == [{"explosive_tonnes": [38.5, 39.623456]}]
+
+
+def test_comments_are_copied_into_the_version_and_the_served_file(
+    store: VersionStore, ledger_home: LedgerPaths
+) -> None:
+    """CTAS drops comments: the publish copies dbt's (persist_docs), describes ledger_versions."""
+    stage(ledger_home, BASE)
+    con = duckdb.connect(str(ledger_home.staging_db))
+    con.execute("comment on table fct_shipments is 'One row per waybill.\n'")
+    con.execute("comment on column fct_shipments.waybill_no is 'Railway waybill number.'")
+    con.close()
+    publish(store, "run-1", {"a": "1"})
+
+    for path in (store.version_path(store.get(1)), ledger_home.serving_db):
+        with duckdb.connect(str(path), read_only=True) as con:
+            tables = dict(con.execute("select table_name, comment from duckdb_tables()").fetchall())
+            columns = dict(
+                con.execute(
+                    "select table_name || '.' || column_name, comment from duckdb_columns() "
+                    "where database_name = current_database() and comment is not null"
+                ).fetchall()
+            )
+        assert tables["fct_shipments"] == "One row per waybill."
+        assert columns["fct_shipments.waybill_no"] == "Railway waybill number."
+    assert tables["ledger_versions"].startswith("Every version of this dataset in the registry")
+    assert {c for c in columns if c.startswith("ledger_versions.")} == {
+        f"ledger_versions.{c}"
+        for c in (
+            "version_id", "status", "run_id", "created_at", "code_version", "fingerprint",
+            "input_hashes", "row_counts", "validation", "message", "is_served",
+        )
+    }  # fmt: skip

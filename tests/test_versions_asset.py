@@ -23,7 +23,7 @@ def fake_marts(shipments: int, files: dict[str, str], audit: list[tuple[str, str
         ledger.paths.staging_db.unlink(missing_ok=True)
         with ledger.staging() as con:
             con.execute(
-                "create table main.fct_shipments as select 's' || range as shipment_id, "
+                "create table main.fct_shipments as select 's' || range as waybill_no, "
                 "true as is_synthetic from range(?)",
                 [shipments],
             )

@@ -75,8 +75,8 @@ def stage(paths: LedgerPaths, shipments: int, quarantine: int) -> None:
     paths.staging_db.unlink(missing_ok=True)
     con = duckdb.connect(str(paths.staging_db))
     con.execute(
-        "create table fct_shipments as select 's' || range as shipment_id, "
-        "range * 1.5 as net_tonnes, true as is_synthetic from range(?)",
+        "create table fct_shipments as select 's' || range as waybill_no, "
+        "range * 1.5 as gross_cargo_tonnes, true as is_synthetic from range(?)",
         [shipments],
     )
     con.execute(

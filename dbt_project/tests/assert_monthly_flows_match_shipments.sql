@@ -3,7 +3,7 @@ with
 
 shipments as (
 
-    select count(*) as shipments, coalesce(sum(net_tonnes), 0) as tonnes
+    select count(*) as shipments, coalesce(sum(gross_cargo_tonnes), 0) as tonnes
     from {{ ref('fct_shipments') }}
     where is_explosive
 
@@ -11,7 +11,7 @@ shipments as (
 
 flows as (
 
-    select coalesce(sum(shipments), 0) as shipments, coalesce(sum(tonnes), 0) as tonnes
+    select coalesce(sum(shipments), 0) as shipments, coalesce(sum(explosive_tonnes), 0) as tonnes
     from {{ ref('agg_monthly_flows') }}
 
 )

@@ -104,7 +104,7 @@ def load_evidence(db_path: Path) -> EvidenceData:
         version = _served_version(con)
         flows = con.sql(
             "select month, route_id, route_name, origin_station_code, destination_station_code, "
-            "tonnes, shipments, rounds_low, rounds_central, rounds_high "
+            "explosive_tonnes as tonnes, shipments, rounds_low, rounds_central, rounds_high "
             "from main.agg_monthly_flows order by month, route_id"
         ).df()
         reconciliation = _reconciliation(con)

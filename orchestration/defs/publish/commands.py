@@ -8,6 +8,7 @@ create no file or folder, so they work on read-only storage and never create a m
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sqlite3
 import sys
@@ -19,6 +20,8 @@ import duckdb
 from orchestration.defs.publish.store import Version, VersionError, VersionStore, label
 from orchestration.paths import LedgerPaths
 from orchestration.storage import StorageError, require_home
+
+LONG_TEXT = 40  # a changed value longer than this is not printed by `ledger diff`
 
 
 def _store() -> VersionStore:
@@ -142,10 +145,45 @@ def cmd_diff(args: argparse.Namespace) -> int:
         )
     print(_table(["table", "status", "key", "added", "removed", "changed", "columns"], rows))
     for name, d in result["tables"].items():
-        for change, keys in d.get("sample_keys", {}).items():
-            if keys:
-                print(f"  {name} {change}: {', '.join(map(str, keys))}")
+        samples = d.get("sample_keys", {})
+        for change in ("added", "removed"):
+            if samples.get(change):
+                print(f"  {name} {change}: {', '.join(map(_key_text, samples[change]))}")
+        for key, values in zip(
+            samples.get("changed", []), d.get("sample_changes", []), strict=True
+        ):
+            what = ", ".join(f"{c} {_change(old, new)}" for c, (old, new) in values.items())
+            print(f"  {name} changed: {_key_text(key)}: {what}")
     return 0
+
+
+def readable(value: Any) -> str:
+    """A value as a reader writes it: ISO dates, numbers to 2 decimals, null."""
+    if value is None:
+        return "null"
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _change(old: Any, new: Any) -> str:
+    """``old -> new``; numbers that look equal at 2 decimals get 12 significant digits, and a
+    long text is only said to differ (``--json`` has it whole), so the line stays readable."""
+    before, after = readable(old), readable(new)
+    if max(len(before), len(after)) > LONG_TEXT:
+        return "(text changed)"
+    if before == after and isinstance(old, float) and isinstance(new, float):
+        before, after = f"{old:.12g}", f"{new:.12g}"
+    return f"{before} -> {after}"
+
+
+def _key_text(key: Any) -> str:
+    """A sample key: the value itself, or ``name=value`` pairs for a composite key."""
+    if isinstance(key, dict):
+        return " ".join(f"{name}={readable(value)}" for name, value in key.items())
+    return readable(key)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -242,8 +280,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "diff",
         help="row-level differences between two versions",
-        description="Per table: rows added, removed and changed from V1 to V2, with sample keys. "
-        "Rows are matched on the table's primary key (fct_shipments: shipment_id, ...); a table "
+        description="Per table: rows added, removed and changed from V1 to V2, with sample keys "
+        "and, for a changed row, the old and new value of each column that changed. "
+        "Rows are matched on the table's natural key (fct_shipments: waybill_no, ...); a table "
         "without a unique key is compared as whole rows (then 'changed' is n/a: a change shows "
         "as one removed plus one added row). Columns are listed when added (+), removed (-) "
         "or retyped (~); only columns of the same type are compared, doubles to 12 "

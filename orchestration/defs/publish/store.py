@@ -33,6 +33,13 @@ from typing import Any
 
 import duckdb
 
+from orchestration.defs.publish.comments import (
+    VERSIONS_COLUMN_COMMENTS,
+    VERSIONS_TABLE_COMMENT,
+    comment_table,
+    copy_comments,
+)
+from orchestration.defs.publish.diff_values import changed_values
 from orchestration.defs.publish.registry import read_registry
 from orchestration.inputs import fingerprint_of
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
@@ -41,11 +48,13 @@ from orchestration.storage import cannot_write
 
 VERSIONS_TABLE = "ledger_versions"
 
-# Row identity per mart table for `diff`; a table without one (or whose key is not unique in
-# both versions) is compared as a multiset of whole rows.
+# Row identity per mart table for `diff`, natural keys so samples are readable (waybill_no, not
+# its hash shipment_id); a table without one (or whose key is not unique in both versions) is
+# compared as a multiset of whole rows.
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
-    "fct_shipments": ("shipment_id",),
-    "fct_munitions_equivalent": ("shipment_id",),
+    "fct_shipments": ("waybill_no",),
+    "fct_munitions_equivalent": ("waybill_no",),
+    "fct_waybill_versions": ("waybill_no", "source_file", "source_row"),
     "agg_munitions_by_profile": ("month", "route_id", "profile_id"),
     "agg_monthly_flows": ("month", "route_id"),
     "fct_claims": ("claim_id",),
@@ -470,6 +479,7 @@ class VersionStore:
                     f"create table main.{quote_ident(table)} as "  # noqa: S608 - quoted identifier
                     f"select * from stg.main.{quote_ident(table)}"
                 )
+            copy_comments(con, "stg", tables)
             counts = {
                 t: con.execute(f"select count(*) from main.{quote_ident(t)}").fetchone()[0]  # noqa: S608
                 for t in tables
@@ -715,6 +725,7 @@ def _write_registry_table(
             for v in registry
         ],
     )
+    comment_table(con, VERSIONS_TABLE, VERSIONS_TABLE_COMMENT, VERSIONS_COLUMN_COMMENTS)
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
@@ -746,7 +757,8 @@ def _diff_table(
             "key": None,
         }
     cols_a, cols_b = _columns(con, "a", table), _columns(con, "b", table)
-    compared = [_comparable(c, t) for c, t in cols_b.items() if cols_a.get(c) == t]
+    same = [c for c, t in cols_b.items() if cols_a.get(c) == t]
+    compared = [_comparable(c, cols_b[c]) for c in same]
     schema = {
         "columns_added": [c for c in cols_b if c not in cols_a],
         "columns_removed": [c for c in cols_a if c not in cols_b],
@@ -754,7 +766,7 @@ def _diff_table(
     }
     key = PRIMARY_KEYS.get(table)
     if key and key_unique and set(key) <= cols_a.keys() & cols_b.keys():
-        return {**_keyed_diff(con, table, key, compared, sample), **schema}
+        return {**_keyed_diff(con, table, key, same, compared, sample), **schema}
     select = ", ".join(compared)
     added, removed = (
         _count(
@@ -789,11 +801,13 @@ def _keyed_diff(
     con: duckdb.DuckDBPyConnection,
     table: str,
     key: Sequence[str],
+    columns: Sequence[str],
     compared: Sequence[str],
     sample: int,
 ) -> dict[str, Any]:
     """Full outer join on the (unique) key; a 64-bit hash of the ``compared`` expressions
-    (never null) detects changed rows and tells which side a row is missing from."""
+    (never null) detects changed rows and tells which side a row is missing from. Sampled
+    changed rows come with the old and new value of each of ``columns`` that differs."""
     ident = quote_ident(table)
     keys = ", ".join(quote_ident(c) for c in key)
     row_hash = f"hash({', '.join(compared)})"
@@ -810,13 +824,18 @@ def _keyed_diff(
         where a.h is distinct from b.h"""  # noqa: S608 - quoted identifiers only
     )
     counts = dict(con.execute("select change, count(*) from diff_rows group by change").fetchall())
-    samples: dict[str, list[Any]] = {}
-    for change in ("added", "removed", "changed"):
-        rows = con.execute(
+    rows = {
+        change: con.execute(
             f"select {keys} from diff_rows where change = ? order by {keys} limit ?",  # noqa: S608
             [change, sample],
         ).fetchall()
-        samples[change] = [r[0] if len(key) == 1 else dict(zip(key, r, strict=True)) for r in rows]
+        for change in ("added", "removed", "changed")
+    }
+    samples = {
+        change: [r[0] if len(key) == 1 else dict(zip(key, r, strict=True)) for r in found]
+        for change, found in rows.items()
+    }
+    values = [c for c in columns if c not in key]
     return {
         "status": "compared",
         "key": list(key),
@@ -824,4 +843,5 @@ def _keyed_diff(
         "removed": counts.get("removed", 0),
         "changed": counts.get("changed", 0),
         "sample_keys": samples,
+        "sample_changes": changed_values(con, table, key, rows["changed"], values),
     }

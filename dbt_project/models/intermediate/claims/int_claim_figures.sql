@@ -1,6 +1,6 @@
 {#- The computed figure each claim is compared with, as low / central / high, summed from daily
     totals so the cost does not grow with claims x shipments (int_claim_evidence lists the rows):
-    explosives_tonnes  summed net tonnes, widened by the tonnes tolerance parameter;
+    explosives_tonnes  summed gross cargo tonnes, widened by the tonnes tolerance parameter;
     rounds             envelope of the mass and container methods (central = mass method);
     shipments          paired Rajin -> Russian port voyages (exact count);
     containers         distinct container numbers of explosive shipments (exact count). -#}
@@ -58,7 +58,7 @@ daily_shipments as (
     select
         dispatch_date as flow_date,
         count(*) as shipments,
-        sum(net_tonnes) as tonnes
+        sum(gross_cargo_tonnes) as tonnes
     from shipments
     group by dispatch_date
 

@@ -148,7 +148,7 @@ final as (
         computed_low,
         computed_central,
         computed_high,
-        claim_value / nullif(computed_central, 0) as ratio_to_central,
+        round(claim_value / nullif(computed_central, 0), 3) as ratio_to_central,
         coalesce(claim_value between computed_low and computed_high, false) as within_range,
         implied_low,
         implied_high,

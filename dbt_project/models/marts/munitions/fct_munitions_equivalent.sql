@@ -1,7 +1,7 @@
 {#- One row per explosive shipment: the rounds it could hold, by two independent methods, each
     with low / central / high bounds and the blended parameters used. Summing rounds_central over
     any set of shipments gives the headline (mass) figure for that set.
-    mass       rounds = net tonnes x 1000 / blended packed kg per round, where the blend of the
+    mass       rounds = gross cargo tonnes x 1000 / blended packed kg per round, where the blend of the
                profile mix is 1 / sum(mix_share / kg); the LOW count uses the HIGH packed mass.
     container  rounds = containers x blended rounds per container = sum(mix_share x rounds). -#}
 {{
@@ -52,7 +52,7 @@ estimates as (
         shipments.dispatch_date,
         shipments.dispatch_month,
         shipments.route_id,
-        shipments.net_tonnes,
+        shipments.gross_cargo_tonnes,
         -- one consignment with a container number is one container load
         case when shipments.container_no is null then 0 else 1 end as containers,
         blend.profiles,
@@ -62,9 +62,9 @@ estimates as (
         blend.rounds_per_container_low,
         blend.rounds_per_container_central,
         blend.rounds_per_container_high,
-        shipments.net_tonnes * 1000.0 / blend.kg_per_round_high as rounds_low,
-        shipments.net_tonnes * 1000.0 / blend.kg_per_round_central as rounds_central,
-        shipments.net_tonnes * 1000.0 / blend.kg_per_round_low as rounds_high,
+        shipments.gross_cargo_tonnes * 1000.0 / blend.kg_per_round_high as rounds_low,
+        shipments.gross_cargo_tonnes * 1000.0 / blend.kg_per_round_central as rounds_central,
+        shipments.gross_cargo_tonnes * 1000.0 / blend.kg_per_round_low as rounds_high,
         case when shipments.container_no is not null then blend.rounds_per_container_low end
             as container_rounds_low,
         case when shipments.container_no is not null then blend.rounds_per_container_central end

@@ -22,7 +22,7 @@ flows as (
         min(route_name) as route_name,
         min(origin_station_code) as origin_station_code,
         min(destination_station_code) as destination_station_code,
-        sum(net_tonnes) as tonnes,
+        sum(gross_cargo_tonnes) as explosive_tonnes,
         count(*) as shipments,
         count(container_no) as containers,
         bool_and(is_synthetic) as is_synthetic
@@ -52,7 +52,7 @@ final as (
         flows.route_name,
         flows.origin_station_code,
         flows.destination_station_code,
-        flows.tonnes,
+        flows.explosive_tonnes,
         flows.shipments,
         flows.containers,
         coalesce(rounds.rounds_low, 0) as rounds_low,

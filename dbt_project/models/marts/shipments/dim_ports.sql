@@ -57,8 +57,9 @@ final as (
         coalesce(calls.port_calls, 0) as port_calls,
         coalesce(departures.voyages_departed, 0) as voyages_departed,
         coalesce(arrivals.voyages_arrived, 0) as voyages_arrived,
-        -- the ports are real places; only the traffic through them is generated
-        false as is_synthetic
+        -- the port rows are real places, but port_calls and the voyage counts come from the
+        -- voyages input, which the project var flags (true for the generated sample)
+        {{ synthetic_flag() }} as is_synthetic
 
     from ports
     left join calls

@@ -58,8 +58,9 @@ enriched as (
         ) as is_explosive,
         consignments.wagon_no,
         consignments.container_no,
-        consignments.gross_weight_kg,
-        consignments.gross_weight_kg / 1000.0 as net_tonnes,
+        -- the manifest's gross weight is the declared cargo mass (packaging included, wagon
+        -- tare excluded), in tonnes: the only unit of this table
+        consignments.gross_weight_kg / 1000.0 as gross_cargo_tonnes,
         consignments.packages,
         consignments.versions_count,
         consignments.source_file,
