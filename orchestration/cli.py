@@ -65,6 +65,8 @@ def unchanged_version(paths: LedgerPaths) -> str | None:
     version = store.record_if_unchanged(fingerprint)
     if version is None:
         return None
+    for finding in store.free_published_files():
+        print(f"WARNING {finding.message}", file=sys.stderr)
     served = store.served_version_id()
     where = f"served at {paths.serving_db}"
     if served != version.version_id:
@@ -130,6 +132,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"FAILED {event.step_key}: {error.message.strip() if error else ''}", file=sys.stderr)
     for mat in result.asset_materializations_for_node("published_version"):
         meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+        for message in meta.get("read_write_clients", []):
+            print(f"WARNING {message}", file=sys.stderr)
         status = meta.get("status", "published")
         print(f"{label(int(meta['version_id']))} {status}: served at {meta.get('served_path')}")
     print(f"run {result.run_id}: {'success' if result.success else 'FAILED'}", file=sys.stderr)

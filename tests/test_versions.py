@@ -216,11 +216,14 @@ def test_served_file_is_a_read_only_copy_with_the_registry(
     with pytest.raises(duckdb.Error, match="read-only"):
         store.query("create table x as select 1")
     # a stale WAL of some read-write session must not be replayed onto the next version
+    # (test_read_write_clients.py has the real thing; here only that it is moved aside)
     wal = ledger_home.serving_db.with_name("ledger.duckdb.wal")
+    wal.unlink()
     wal.write_bytes(b"not a wal")
     stage(ledger_home, BASE | {"s10": 1.0})
     publish(store, "run-2", {"a": "2"})
-    assert not wal.exists()
+    assert not wal.exists()  # the guard: a link to nowhere
+    assert [p.read_bytes() for p in wal.parent.glob("ledger.duckdb.wal.stray-*")] == [b"not a wal"]
     assert served_counts(ledger_home) == (11, 2, 2)
 
 

@@ -51,11 +51,15 @@ def daily_ledger(context: dg.ScheduleEvaluationContext, ledger: LedgerResource):
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches ledger_job when the files under data/raw/ (by sha256) differ from "
-    "those of the latest published version.",
+    "those of the latest published version; also serves a fresh copy of the served file when "
+    "a read-write client holds it (see guard.py).",
 )
 def raw_files_sensor(
     context: dg.SensorEvaluationContext, ledger: LedgerResource
 ) -> dg.SensorResult:
+    # A read-write client on the served file shuts every reader out: free them within 30 s.
+    for finding in VersionStore(ledger.paths).free_published_files(wait=False):
+        context.log.warning(finding.message)
     fingerprint, count, nothing_to_do = pending_change(ledger)
     if nothing_to_do:
         return dg.SensorResult(skip_reason=dg.SkipReason(nothing_to_do), cursor=fingerprint)

@@ -33,6 +33,7 @@ from typing import Any
 
 import duckdb
 
+from orchestration.defs.publish.guard import Finding, guard_wal, read_write_client
 from orchestration.defs.publish.registry import read_registry
 from orchestration.inputs import fingerprint_of
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
@@ -131,6 +132,7 @@ class PublishResult:
     version: Version
     previous: Version | None
     recovered: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # read-write clients, stray WALs
 
 
 def code_version() -> str:
@@ -282,17 +284,23 @@ class VersionStore:
             return [], []
 
     @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        """One publisher at a time; the kernel drops the lock if the holder is killed."""
+    def _lock(self, wait: bool = True) -> Iterator[bool]:
+        """One publisher at a time; the kernel drops the lock if the holder is killed.
+
+        Yields False, holding nothing, when ``wait`` is off and another process has it."""
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             handle = open(self.dir / ".publish.lock", "w")  # noqa: SIM115 - closed below
         except OSError as exc:  # read-only storage: one line naming the folder, no traceback
             raise cannot_write(self.dir, exc) from exc
         with handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -405,10 +413,12 @@ class VersionStore:
             previous = self.latest()
             if previous is not None and previous.fingerprint == fingerprint:
                 self._event("unchanged", previous.version_id, run_id, {"fingerprint": fingerprint})
+                findings = self._free_published_files()
                 if not self.serving.exists():  # someone deleted it: serve the latest again
                     self._serve(previous.version_id)
                     self._event("restore", previous.version_id, run_id, {})
-                return PublishResult("unchanged", previous, previous, recovered)
+                return PublishResult("unchanged", previous, previous, recovered, findings)
+            findings = self._check_published_files()
             with self._registry() as con:
                 con.execute("begin immediate")
                 vid = con.execute(
@@ -441,7 +451,7 @@ class VersionStore:
                         [json.dumps(row_counts), json.dumps(unique), final.stat().st_size, vid],
                     )
                 _fault("version_written")
-                self._serve(vid, pending_ok=True)
+                findings += self._serve(vid, pending_ok=True)
             except Exception:
                 self.recover()  # discards the attempt (or keeps it, if it was swapped in)
                 raise
@@ -451,7 +461,7 @@ class VersionStore:
                 con.execute("update versions set status = 'published' where version_id = ?", [vid])
                 self._insert_event(con, "publish", vid, run_id, {"row_counts": row_counts})
                 con.execute("commit")
-            return PublishResult("published", self.get(vid), previous, recovered)
+            return PublishResult("published", self.get(vid), previous, recovered, findings)
 
     def _write_version_file(
         self, staging_db: Path, final: Path
@@ -486,12 +496,15 @@ class VersionStore:
             con.close()
         _fsync(tmp)
         tmp.chmod(0o444)
+        guard_wal(final)  # before the file exists: no moment without the guard
         os.replace(tmp, final)
         _fsync(self.dir)
         return counts, unique
 
-    def _serve(self, vid: int, pending_ok: bool = False) -> None:
-        """Build the served file from a version + registry snapshot and swap it in atomically."""
+    def _serve(self, vid: int, pending_ok: bool = False) -> list[Finding]:
+        """Build the served file from a version + registry snapshot and swap it in atomically.
+
+        Returns the stray WAL found beside the served file, if any (moved aside first)."""
         allowed = ("published", "pending") if pending_ok else ("published",)
         rows = self._rows("where version_id = ?", [vid])
         if not rows or rows[0].status not in allowed:
@@ -523,10 +536,50 @@ class VersionStore:
             )
         _fault("serving_built")
         # A WAL beside the served file can only come from a read-write session on the old file;
-        # left there, the next opener would replay it onto the new one.
-        self.serving.with_name(self.serving.name + ".wal").unlink(missing_ok=True)
+        # left there, the next opener would replay it onto the new one. See guard.py.
+        stray = guard_wal(self.serving)
         os.replace(tmp, self.serving)
         _fsync(self.serving.parent)
+        return [stray] if stray else []
+
+    def free_published_files(self, wait: bool = True) -> list[Finding]:
+        """Under the publish lock: :meth:`_free_published_files` (runs, the sensor). Without
+        ``wait``, nothing while another process publishes (that publish does the same)."""
+        with self._lock(wait) as locked:
+            return self._free_published_files() if locked else []
+
+    def _check_published_files(self) -> list[Finding]:
+        """Read-write clients on any published file; stray WALs beside version files moved
+        aside (the served file's is handled by the next swap). Call with the lock held."""
+        files = sorted(self.dir.glob("v*.duckdb"))
+        findings = [read_write_client(path) for path in [self.serving, *files]]
+        findings += [guard_wal(path) for path in files]
+        return [f for f in findings if f is not None]
+
+    def _free_published_files(self) -> list[Finding]:
+        """:meth:`_check_published_files`, then a fresh copy of the served version when a
+        client holds it read-write (its lock shuts out readers), left a WAL beside it, or
+        changed its bytes (a file the registry does not know). Call with the lock held."""
+        if not self.serving.exists():
+            return self._check_published_files()
+        stray = guard_wal(self.serving)
+        findings = [*self._check_published_files(), *([stray] if stray else [])]
+        known = self._select(
+            "select version_id from served_files where identity = ?", [_identity(self.serving)]
+        )[1]
+        served = self.served_version_id()
+        if not known and served is not None:
+            findings.append(
+                Finding(
+                    "modified",
+                    str(self.serving),
+                    f"{self.serving} was changed outside a publish; serving {label(served)} again",
+                )
+            )
+        if served is not None and any(f.path in _served_names(self.serving) for f in findings):
+            findings += self._serve(served)
+            self._event("restore", served, None, {"findings": [f.message for f in findings]})
+        return findings
 
     # -- rollback, gc, recovery -----------------------------------------------------------
     def rollback(self, version_id: int | str) -> tuple[Version, int | None]:
@@ -543,7 +596,9 @@ class VersionStore:
                 raise VersionError(f"version {label(vid)} is {version.status}; it cannot be served")
             served = self.served_version_id()
             if served == vid:
+                self._free_published_files()
                 return version, served
+            self._check_published_files()
             self._serve(vid)
             self._event("rollback", vid, None, {"from_version": served})
         return self.get(vid), served
@@ -685,6 +740,10 @@ class VersionStore:
         finally:
             con.close()
         return {"from_version": a_id, "to_version": b_id, "tables": result}
+
+
+def _served_names(serving: Path) -> tuple[str, str]:
+    return str(serving), str(serving.with_name(serving.name + ".wal"))
 
 
 def _write_registry_table(
