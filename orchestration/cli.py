@@ -6,6 +6,7 @@ import argparse
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,7 @@ from orchestration.defs.publish.commands import register as register_versions
 from orchestration.defs.publish.store import VersionStore, code_version, label
 from orchestration.inputs import SOURCES, current_files, fingerprint_of, input_hashes, unread_files
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.run_lock import RunInProgress, run_lock
 from orchestration.storage import StorageError, prepare_run
 
 # Only what the chosen command needs is imported: Dagster, dbt, GX and matplotlib cost ~10 s,
@@ -35,10 +37,36 @@ examples:
 
 # This machine has no internet: Dagster's usage statistics would only queue up, its first-run
 # banner about them is noise in every `ledger run`, and the UI's "Join the Dagster community"
-# pop-up offers links that cannot load.
-DAGSTER_YAML = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+# pop-up offers links that cannot load. Runs launched from the UI, the sensor and the schedule
+# queue one at a time (they share one staging database; `ledger run` takes the run lock
+# instead, see run_lock.py); run monitoring fails runs stuck in STARTING; sensor and schedule
+# ticks are purged after 30 days (skipped sensor ticks, one per 30 s, after 7).
+DAGSTER_YAML = """telemetry:
+  enabled: false
+nux:
+  enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+retention:
+  schedule:
+    purge_after_days: 30
+  sensor:
+    purge_after_days:
+      skipped: 7
+      failure: 30
+      success: 30
+"""
 # What earlier versions wrote: replaced by the current one; a file edited by hand is left alone.
-OLD_DAGSTER_YAMLS = ("telemetry:\n  enabled: false\n",)
+OLD_DAGSTER_YAMLS = (
+    "telemetry:\n  enabled: false\n",
+    "telemetry:\n  enabled: false\nnux:\n  enabled: false\n",
+)
 
 
 def dagster_home(paths: LedgerPaths) -> str:
@@ -112,17 +140,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     if problem := check_inputs(paths):
         print(problem, file=sys.stderr)
         return 2
+    run_id = str(uuid.uuid4())
+    try:
+        with run_lock(paths, run_id, "ledger run"):
+            return _run(args, paths, run_id)
+    except RunInProgress as exc:
+        print(f"ledger run: {exc}; this one is not started", file=sys.stderr)
+        return 3
+
+
+def _run(args: argparse.Namespace, paths: LedgerPaths, run_id: str) -> int:
+    """`ledger run` with the run lock held."""
     if not args.force and (message := unchanged_version(paths)):
         print(message)
         print("nothing to do (use --force to build and audit anyway)", file=sys.stderr)
         return 0
     from dagster import AssetCheckSeverity, JsonMetadataValue
 
+    from orchestration.dagster_runs import fail_dead_runs, keep_runs, prune_runs
     from orchestration.definitions import defs  # heavy: dbt manifest, GX, Dagster
 
     job = defs.resolve_job_def("ledger_job")
+    instance = dagster_instance(paths)
+    for dead in fail_dead_runs(instance):
+        print(f"WARNING run {dead} was killed: marked failed in the run history", file=sys.stderr)
     print(f"ledger run: inputs {paths.raw_dir}, staging {paths.staging_db}", file=sys.stderr)
-    result = job.execute_in_process(instance=dagster_instance(paths), raise_on_error=False)
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_id=run_id,
+        tags={"ledger/launched_by": "ledger run"},
+    )
+    prune_runs(instance, keep_runs())
     for check in result.get_asset_check_evaluations():
         if not check.passed and check.severity == AssetCheckSeverity.WARN:
             for file in check.metadata.get("rejected", JsonMetadataValue([])).value:
@@ -161,7 +210,10 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    dagster_home(LedgerPaths.from_env().ensure())
+    from orchestration.dagster_runs import fail_dead_runs
+
+    for dead in fail_dead_runs(dagster_instance(LedgerPaths.from_env().ensure())):
+        print(f"WARNING run {dead} was killed: marked failed in the run history", file=sys.stderr)
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-m", "orchestration.definitions"]
     return subprocess.call([*command, "-h", args.host, "-p", str(args.port)], cwd=PROJECT_ROOT)
@@ -196,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
         "input files (by sha256) and the code are those of the latest version it says so and "
         "stops before any work. Exit code 1 when the run failed (the served version is "
         "unchanged); 2 when it cannot write where it must (read-only storage), before any "
-        "work.",
+        "work; 3 when another run of the same home is in progress (named in the message: "
+        "pid, run id, start time), before any work.",
     )
     run.add_argument(
         "--force",

@@ -7,6 +7,7 @@ import dagster as dg
 from orchestration.defs.publish.store import VersionStore, code_version
 from orchestration.inputs import SOURCES, fingerprint_of, input_hashes
 from orchestration.resources import LedgerResource
+from orchestration.run_lock import running
 
 # No executor here: the Definitions-level in-process executor applies to this job and to
 # whatever the UI launches ("Materialize all", backfills): every step touches the same
@@ -25,6 +26,8 @@ def pending_change(ledger: LedgerResource) -> tuple[str, int, str | None]:
     fingerprint = fingerprint_of(hashes, code_version())
     if not hashes:
         return fingerprint, 0, f"no input files in {paths.raw_dir}/{{{','.join(SOURCES)}}}"
+    if holder := running(paths):
+        return fingerprint, len(hashes), f"a run is in progress ({holder})"
     latest = VersionStore(paths).already_published(fingerprint)
     if latest is not None:
         return fingerprint, len(hashes), f"{len(hashes)} input files, already {latest.label}"
