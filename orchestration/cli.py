@@ -71,8 +71,7 @@ OLD_DAGSTER_YAMLS = (
 
 def dagster_home(paths: LedgerPaths) -> str:
     """The instance folder shared by `ledger run` and `ledger ui`, so runs show up in the UI."""
-    os.environ.setdefault("DAGSTER_HOME", str(paths.warehouse_dir / "dagster"))
-    home = Path(os.environ["DAGSTER_HOME"])
+    home = Path(os.environ.get("DAGSTER_HOME") or paths.warehouse_dir / "dagster")
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists() or config.read_text() in OLD_DAGSTER_YAMLS:
@@ -212,7 +211,9 @@ def cmd_docs(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     from orchestration.dagster_runs import fail_dead_runs
 
-    for dead in fail_dead_runs(dagster_instance(LedgerPaths.from_env().ensure())):
+    paths = LedgerPaths.from_env().ensure()
+    os.environ["DAGSTER_HOME"] = dagster_home(paths)  # for `dagster dev`
+    for dead in fail_dead_runs(dagster_instance(paths)):
         print(f"WARNING run {dead} was killed: marked failed in the run history", file=sys.stderr)
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-m", "orchestration.definitions"]

@@ -61,7 +61,7 @@ def test_the_cli_instance_is_shared_with_the_ui_and_sends_no_telemetry(
     ledger_home: LedgerPaths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DAGSTER_HOME", "unset below; restored after the test")
-    monkeypatch.delenv("DAGSTER_HOME")  # dagster_home() sets it: monkeypatch undoes that too
+    monkeypatch.delenv("DAGSTER_HOME")  # one set in the environment would win
     instance = dagster_instance(ledger_home)
 
     home = ledger_home.warehouse_dir / "dagster"

@@ -302,7 +302,9 @@ def test_cli_versions_show_diff_rollback_query_gc(
         ["query", "--version", "2", "select count(*) as n from fct_shipments"], capsys
     )
     assert out.splitlines() == ["n", "--", "11", "(1 rows)"]
-    assert run_cli(["gc", "--keep", "1"], capsys)[1] == "nothing to delete\n"
+    assert run_cli(["gc", "--keep", "1"], capsys)[1] == (
+        "nothing to delete\ndeleted 0 old runs from the Dagster run history (keeping 100)\n"
+    )
     events = json.loads(run_cli(["versions", "--events", "--json"], capsys)[1])
     assert [(e["kind"], e["version_id"]) for e in events] == [
         ("publish", 1),

@@ -246,3 +246,34 @@ def test_readers_see_only_complete_versions_while_runs_publish(
     assert stats["reconnect"]["versions"] == sorted(stats["reconnect"]["versions"])
     assert stats["hold"]["versions"] == [1]
     assert served(ledger_home)[:2] == (6, 100_000)
+
+
+def test_killed_after_the_swap_the_read_side_names_the_served_version(
+    ledger_home: LedgerPaths,
+) -> None:
+    """The registry still says pending; `ledger versions` asks the served file, writes nothing."""
+    store = VersionStore(ledger_home)
+    stage(ledger_home, 1000, 2)
+    store.publish(ledger_home.staging_db, "run-1", {"a": "h1"}, "abc", {})
+    stage(ledger_home, 2000, 3)
+    killed = run_publisher(ledger_home, "run-2", "h2", kill_at="served")
+    killed.communicate(timeout=60)
+    assert killed.returncode == -signal.SIGKILL
+    assert pending(store) == 1
+
+    env = {**os.environ, "LEDGER_HOME": str(ledger_home.home)}
+    listing = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "versions"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert [line.split()[:3] for line in listing[2:4]] == [
+        ["v0001", "published", listing[2].split()[2]],
+        ["*", "v0002", "published"],
+    ]
+    assert listing[4:] == ["", "* = served (data/warehouse/ledger.duckdb)"]
+    assert store.get(2).is_served and store.get(2).status == "published"
+    assert pending(store) == 1  # the read side wrote nothing; the next publish rolls forward

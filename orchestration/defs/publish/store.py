@@ -16,6 +16,7 @@ swapped in) or discards it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import importlib.metadata
@@ -331,13 +332,19 @@ class VersionStore:
 
     def versions(self) -> list[Version]:
         """Every published or garbage-collected version, oldest first."""
-        return self._rows("where status <> 'pending'", served=self.served_version_id())
+        served = self.served_version_id()
+        rows = self._rows("where status <> 'pending' or version_id = ?", [served], served)
+        return [v for v in map(self._as_served, rows) if v is not None]
 
     def get(self, version_id: int | str) -> Version:
         vid = parse_version_id(version_id)
+        served = self.served_version_id()
         rows = self._rows(
-            "where version_id = ? and status <> 'pending'", [vid], self.served_version_id()
+            "where version_id = ? and (status <> 'pending' or version_id = ?)",
+            [vid, served],
+            served,
         )
+        rows = [v for v in map(self._as_served, rows) if v is not None]
         if not rows:
             raise VersionError(f"version {label(vid)} does not exist (see `ledger versions`)")
         return rows[0]
@@ -368,6 +375,18 @@ class VersionStore:
         if latest is not None:
             self._event("unchanged", latest.version_id, None, {"fingerprint": fingerprint})
         return latest
+
+    def _as_served(self, version: Version) -> Version | None:
+        """A publish killed after its swap, before its registry commit, leaves the version
+        served but ``pending`` (the next run marks it published). The read side, which writes
+        nothing, asks the served file itself: its ``ledger_versions`` says which it is."""
+        if version.status != "pending":
+            return version
+        try:
+            confirmed = self._served_file_version() == version.version_id
+        except duckdb.Error:
+            confirmed = False
+        return dataclasses.replace(version, status="published") if confirmed else None
 
     def served_version_id(self) -> int | None:
         """Which version the served file is, by its file identity (no DuckDB open: a process
@@ -604,7 +623,8 @@ class VersionStore:
         return self.get(vid), served
 
     def gc(self, keep: int) -> list[int]:
-        """Delete version files beyond the newest ``keep``; the served one always stays."""
+        """Delete version files beyond the newest ``keep``, with their evidence reports and the
+        GX Data Docs pages of their runs; the served one always stays."""
         if keep < 1:
             raise VersionError("--keep must be at least 1")
         with self._lock():
@@ -618,6 +638,9 @@ class VersionStore:
                         [version.version_id],
                     )
                 self.version_path(version).unlink(missing_ok=True)
+                shutil.rmtree(self.paths.reports_dir / version.label, ignore_errors=True)
+                for pages in (self.paths.docs_dir / "gx").rglob(version.run_id):
+                    shutil.rmtree(pages, ignore_errors=True)  # validations/<suite>/<run id>/
             if doomed:
                 self._event("gc", None, None, {"deleted": [v.version_id for v in doomed]})
         return [v.version_id for v in doomed]
