@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import psutil
 import pytest
@@ -182,6 +183,24 @@ def test_kill_9_during_ingest_and_dbt_keeps_v1_and_the_next_run_publishes_v2(
                 orphan.kill()
     assert again.returncode == 0, again.stderr[-3000:]
     assert list(paths.warehouse_dir.glob("ingest-*")) == []  # the killed run's scratch is swept
+    # the two killed runs no longer show as STARTED: the next run marked them failed, and said so
+    instance = dg.DagsterInstance.from_config(str(paths.warehouse_dir / "dagster"))
+    runs = instance.get_runs()[::-1]  # oldest first
+    assert [r.status for r in runs] == [
+        dg.DagsterRunStatus.SUCCESS,
+        dg.DagsterRunStatus.FAILURE,
+        dg.DagsterRunStatus.FAILURE,
+        dg.DagsterRunStatus.SUCCESS,
+    ]
+    warnings = [line for line in again.stderr.splitlines() if "was killed" in line]
+    assert sorted(warnings) == sorted(
+        f"WARNING run {r.run_id} was killed: marked failed in the run history" for r in runs[1:3]
+    )
+    failure = instance.get_records_for_run(runs[1].run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    assert [r.event_log_entry.dagster_event.message for r in failure.records] == [
+        f"process {runs[1].tags['ledger/pid']} of this run is gone (killed or crashed); "
+        "marked failed by the next ledger run"
+    ]
     v2 = store.latest()
     assert [(v.version_id, v.status) for v in store.versions()] == [
         (1, "published"),

@@ -170,17 +170,21 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
+    from orchestration.cli import dagster_instance  # Dagster only here, not for reads
+    from orchestration.dagster_runs import keep_runs, prune_runs
+
+    try:  # before deleting anything
+        keep = keep_runs()
+    except ValueError as exc:
+        raise VersionError(str(exc)) from None
     store = _store()
     deleted = store.gc(args.keep)
     if deleted:
         print(f"deleted {len(deleted)} version files: {', '.join(map(label, deleted))}")
     else:
         print("nothing to delete")
-    from orchestration.cli import dagster_instance  # Dagster only here, not for reads
-    from orchestration.dagster_runs import keep_runs, prune_runs
-
-    runs = prune_runs(dagster_instance(store.paths), keep_runs())
-    print(f"deleted {len(runs)} old runs from the Dagster run history (keeping {keep_runs()})")
+    runs = prune_runs(dagster_instance(store.paths), keep)
+    print(f"deleted {len(runs)} old runs from the Dagster run history (keeping {keep})")
     return 0
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import duckdb
 
-from orchestration.defs.publish.guard import Finding, guard_wal, read_write_client
+from orchestration.defs.publish.guard import Finding, guard_wal, read_write_client, wal_path
 from orchestration.defs.publish.registry import read_registry
 from orchestration.inputs import fingerprint_of
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
@@ -638,6 +638,7 @@ class VersionStore:
                         [version.version_id],
                     )
                 self.version_path(version).unlink(missing_ok=True)
+                wal_path(self.version_path(version)).unlink(missing_ok=True)  # its guard
                 shutil.rmtree(self.paths.reports_dir / version.label, ignore_errors=True)
                 for pages in (self.paths.docs_dir / "gx").rglob(version.run_id):
                     shutil.rmtree(pages, ignore_errors=True)  # validations/<suite>/<run id>/
