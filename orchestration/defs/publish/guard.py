@@ -93,15 +93,18 @@ def write_lock_holder(db: Path) -> int | None:
     return pid if kind == fcntl.F_WRLCK else None
 
 
-def read_write_client(db: Path) -> Finding | None:
+def read_write_client(db: Path, served: bool) -> Finding | None:
+    """A read-write session on ``db``; the served file is then copied afresh, a version file
+    (immutable, named in the registry) is not: its readers wait until the session closes."""
     pid = write_lock_holder(db)
     if pid is None:
         return None
+    remedy = "readers get a fresh copy" if served else "readers of it wait until it closes"
     return Finding(
         "read_write_client",
         str(db),
         f"read-write client: pid {pid} ({_command(pid)}) holds {db} open read-write; its "
-        "writes are refused and readers get a fresh copy (open it read-only)",
+        f"writes are refused and {remedy} (open it read-only)",
     )
 
 

@@ -6,6 +6,7 @@ hard-linked to the served file, so a read-write BI session cannot alter history)
 through ``registry.read_registry``, which writes nothing: storage may be read-only). The
 served file (``serving_db``) is a copy of one version plus a ``ledger_versions`` table, built
 under a temp name and swapped in with ``os.replace``: readers keep the inode they opened.
+Read-write BI sessions on published files are refused and cut short by ``guard.py``.
 
 Crash safety: a version is registered as ``pending`` first, its files are written under temp
 names, fsynced and renamed, and only then marked ``published``. The next publish (under the
@@ -571,7 +572,8 @@ class VersionStore:
         """Read-write clients on any published file; stray WALs beside version files moved
         aside (the served file's is handled by the next swap). Call with the lock held."""
         files = sorted(self.dir.glob("v*.duckdb"))
-        findings = [read_write_client(path) for path in [self.serving, *files]]
+        findings = [read_write_client(self.serving, served=True)]
+        findings += [read_write_client(path, served=False) for path in files]
         findings += [guard_wal(path) for path in files]
         return [f for f in findings if f is not None]
 
