@@ -195,7 +195,9 @@ def test_kill_9_during_ingest_and_dbt_keeps_v1_and_the_next_run_publishes_v2(
     # each run marks the runs killed before it: the second killed run the first, then `again`
     killed = [f"WARNING run {r.run_id} was killed: marked failed in the run history" for r in runs]
     for log, run in (((tmp_path / "dbt.log").read_text(), 1), (again.stderr, 2)):
-        assert [line for line in log.splitlines() if "was killed" in line] == [killed[run]]
+        assert [line for line in log.splitlines() if line.startswith("WARNING run ")] == [
+            killed[run]
+        ]
     failure = instance.get_records_for_run(runs[1].run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
     assert [r.event_log_entry.dagster_event.message for r in failure.records] == [
         f"process {runs[1].tags['ledger/pid']} of this run is gone (killed or crashed); "
