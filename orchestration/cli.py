@@ -6,6 +6,7 @@ import argparse
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,7 @@ from orchestration.defs.publish.commands import register as register_versions
 from orchestration.defs.publish.store import VersionStore, code_version, label
 from orchestration.inputs import SOURCES, current_files, fingerprint_of, input_hashes, unread_files
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.run_lock import RunInProgress, run_lock
 from orchestration.storage import StorageError, prepare_run
 
 # Only what the chosen command needs is imported: Dagster, dbt, GX and matplotlib cost ~10 s,
@@ -35,16 +37,41 @@ examples:
 
 # This machine has no internet: Dagster's usage statistics would only queue up, its first-run
 # banner about them is noise in every `ledger run`, and the UI's "Join the Dagster community"
-# pop-up offers links that cannot load.
-DAGSTER_YAML = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+# pop-up offers links that cannot load. Runs launched from the UI, the sensor and the schedule
+# queue one at a time (they share one staging database; `ledger run` takes the run lock
+# instead, see run_lock.py); run monitoring fails runs stuck in STARTING; sensor and schedule
+# ticks are purged after 30 days (skipped sensor ticks, one per 30 s, after 7).
+DAGSTER_YAML = """telemetry:
+  enabled: false
+nux:
+  enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+retention:
+  schedule:
+    purge_after_days: 30
+  sensor:
+    purge_after_days:
+      skipped: 7
+      failure: 30
+      success: 30
+"""
 # What earlier versions wrote: replaced by the current one; a file edited by hand is left alone.
-OLD_DAGSTER_YAMLS = ("telemetry:\n  enabled: false\n",)
+OLD_DAGSTER_YAMLS = (
+    "telemetry:\n  enabled: false\n",
+    "telemetry:\n  enabled: false\nnux:\n  enabled: false\n",
+)
 
 
 def dagster_home(paths: LedgerPaths) -> str:
     """The instance folder shared by `ledger run` and `ledger ui`, so runs show up in the UI."""
-    os.environ.setdefault("DAGSTER_HOME", str(paths.warehouse_dir / "dagster"))
-    home = Path(os.environ["DAGSTER_HOME"])
+    home = Path(os.environ.get("DAGSTER_HOME") or paths.warehouse_dir / "dagster")
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists() or config.read_text() in OLD_DAGSTER_YAMLS:
@@ -65,6 +92,8 @@ def unchanged_version(paths: LedgerPaths) -> str | None:
     version = store.record_if_unchanged(fingerprint)
     if version is None:
         return None
+    for finding in store.free_published_files():
+        print(f"WARNING {finding.message}", file=sys.stderr)
     served = store.served_version_id()
     where = f"served at {paths.serving_db}"
     if served != version.version_id:
@@ -110,16 +139,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     if problem := check_inputs(paths):
         print(problem, file=sys.stderr)
         return 2
+    run_id = str(uuid.uuid4())
+    try:
+        with run_lock(paths, run_id, "ledger run"):
+            return _run(args, paths, run_id)
+    except RunInProgress as exc:
+        print(f"ledger run: {exc}; this one is not started", file=sys.stderr)
+        return 3
+
+
+def _run(args: argparse.Namespace, paths: LedgerPaths, run_id: str) -> int:
+    """`ledger run` with the run lock held."""
     if not (args.force or args.months) and (message := unchanged_version(paths)):
         print(message)
         print("nothing to do (use --force to build and audit anyway)", file=sys.stderr)
         return 0
     from dagster import AssetCheckSeverity, JsonMetadataValue
 
+    from orchestration.dagster_runs import fail_dead_runs, keep_runs, prune_runs
     from orchestration.definitions import defs  # heavy: dbt manifest, GX, Dagster
     from orchestration.defs.publish.store import code_version
     from orchestration.launch import parse_months, run_in_process
 
+    instance = dagster_instance(paths)
+    for dead in fail_dead_runs(instance):
+        print(f"WARNING run {dead} was killed: marked failed in the run history", file=sys.stderr)
     print(f"ledger run: inputs {paths.raw_dir}, staging {paths.staging_db}", file=sys.stderr)
     try:
         months = parse_months(args.months) if args.months else None
@@ -127,8 +171,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"ledger run: {exc}", file=sys.stderr)
         return 2
     results = run_in_process(
-        defs, dagster_instance(paths), code_version(), lambda m: print(m, file=sys.stderr), months
+        defs, instance, code_version(), lambda m: print(m, file=sys.stderr), months
     )
+    prune_runs(instance, keep_runs())
     for result in results:
         for check in result.get_asset_check_evaluations():
             if not check.passed and check.severity == AssetCheckSeverity.WARN:
@@ -140,6 +185,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"FAILED {event.step_key}: {message}", file=sys.stderr)
         for mat in result.asset_materializations_for_node("published_version"):
             meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+            for message in meta.get("read_write_clients", []):
+                print(f"WARNING {message}", file=sys.stderr)
             status = meta.get("status", "published")
             print(f"{label(int(meta['version_id']))} {status}: served at {meta.get('served_path')}")
     ok = all(r.success for r in results)
@@ -173,7 +220,12 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    dagster_home(LedgerPaths.from_env().ensure())
+    from orchestration.dagster_runs import fail_dead_runs
+
+    paths = LedgerPaths.from_env().ensure()
+    os.environ["DAGSTER_HOME"] = dagster_home(paths)  # for `dagster dev`
+    for dead in fail_dead_runs(dagster_instance(paths)):
+        print(f"WARNING run {dead} was killed: marked failed in the run history", file=sys.stderr)
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-m", "orchestration.definitions"]
     return subprocess.call([*command, "-h", args.host, "-p", str(args.port)], cwd=PROJECT_ROOT)
@@ -208,7 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
         "input files (by sha256) and the code are those of the latest version it says so and "
         "stops before any work. Exit code 1 when the run failed (the served version is "
         "unchanged); 2 when it cannot write where it must (read-only storage), before any "
-        "work.",
+        "work; 3 when another run of the same home is in progress (named in the message: "
+        "pid, run id, start time), before any work.",
     )
     run.add_argument(
         "--force",

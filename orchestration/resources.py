@@ -7,7 +7,9 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 
+from orchestration.dagster_runs import process_tags
 from orchestration.paths import LedgerPaths
+from orchestration.run_lock import RunInProgress, acquire
 from orchestration.sql import MEMORY_LIMIT
 
 # A `dbt build` orphaned by a kill -9 of its run keeps the staging write lock until it ends
@@ -36,6 +38,22 @@ class LedgerResource(dg.ConfigurableResource):
     """The ledger home; every asset reaches files and the staging database through it."""
 
     home: str | None = None
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """A run (not a sensor or schedule tick) takes the run lock before any step, and
+        records its process so a kill -9 can be told from a long run (dagster_runs.py).
+
+        The lock is held until the process ends: a UI, sensor or schedule run has a process of
+        its own, and ``ledger run`` holds it already. (No teardown: it would make this a
+        context-manager resource, which sensors and schedules would have to enter.)"""
+        run = context.dagster_run
+        if run is None:
+            return
+        context.instance.add_run_tags(run.run_id, process_tags())
+        try:
+            acquire(self.paths, run.run_id, run.tags.get("ledger/launched_by", "dagster"))
+        except RunInProgress as exc:
+            raise dg.Failure(description=f"{exc}; this run did nothing") from None
 
     @property
     def paths(self) -> LedgerPaths:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
+from dagster._core.definitions.run_request import InstigatorType
+from dagster._core.scheduler.instigation import TickStatus
 
-from orchestration.cli import build_parser, dagster_instance
+from orchestration.cli import DAGSTER_YAML, build_parser, dagster_instance
 from orchestration.definitions import defs
 from orchestration.defs.jobs import raw_files_sensor
 from orchestration.paths import LedgerPaths
@@ -66,15 +68,25 @@ def test_the_cli_instance_is_shared_with_the_ui_and_sends_no_telemetry(
     ledger_home: LedgerPaths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DAGSTER_HOME", "unset below; restored after the test")
-    monkeypatch.delenv("DAGSTER_HOME")  # dagster_home() sets it: monkeypatch undoes that too
+    monkeypatch.delenv("DAGSTER_HOME")  # one set in the environment would win
     instance = dagster_instance(ledger_home)
 
     home = ledger_home.warehouse_dir / "dagster"
     config = home / "dagster.yaml"
-    assert config.read_text() == "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+    assert config.read_text() == DAGSTER_YAML
     assert instance.root_directory == str(home)
     assert not instance.telemetry_enabled
     assert not instance.nux_enabled, "no community pop-up in the UI of an offline machine"
+    # UI, sensor and schedule runs queue one at a time; runs stuck starting are failed
+    assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+    assert instance.run_coordinator.get_run_queue_config().max_concurrent_runs == 1
+    assert instance.run_monitoring_enabled
+    retention = instance.get_tick_retention_settings(InstigatorType.SENSOR)
+    assert retention[TickStatus.SKIPPED] == 7
+
+    config.write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")  # earlier
+    dagster_instance(ledger_home)
+    assert config.read_text() == DAGSTER_YAML
 
     config.write_text("telemetry:\n  enabled: false\n")  # what an earlier version wrote
     dagster_instance(ledger_home)

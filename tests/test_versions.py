@@ -217,22 +217,38 @@ def test_served_file_is_a_read_only_copy_with_the_registry(
     with pytest.raises(duckdb.Error, match="read-only"):
         store.query("create table x as select 1")
     # a stale WAL of some read-write session must not be replayed onto the next version
+    # (test_read_write_clients.py has the real thing; here only that it is moved aside)
     wal = ledger_home.serving_db.with_name("ledger.duckdb.wal")
+    wal.unlink()
     wal.write_bytes(b"not a wal")
     stage(ledger_home, BASE | {"s10": 1.0})
     publish(store, "run-2", {"a": "2"})
-    assert not wal.exists()
+    assert not wal.exists()  # the guard: a link to nowhere
+    assert [p.read_bytes() for p in wal.parent.glob("ledger.duckdb.wal.stray-*")] == [b"not a wal"]
     assert served_counts(ledger_home) == (11, 2, 2)
 
 
 def test_gc_keeps_the_newest_and_the_served_version(
     store: VersionStore, ledger_home: LedgerPaths
 ) -> None:
+    pages = ledger_home.docs_dir / "gx" / "validations" / "fct_shipments"
     for n in range(1, 5):
         stage(ledger_home, {f"s{i}": 1.0 for i in range(n)})
         publish(store, f"run-{n}", {"a": str(n)})
+        report = ledger_home.reports_dir / f"v000{n}"
+        report.mkdir(parents=True)
+        (report / "index.html").write_text("report")
+        (pages / f"run-{n}" / "20261129T000000Z").mkdir(parents=True)
+        (pages / f"run-{n}" / "20261129T000000Z" / "main.fct_shipments.html").write_text("docs")
     store.rollback(1)
     assert store.gc(keep=1) == [2, 3]
+    # their evidence reports and Data Docs pages go with them, and their WAL guards
+    assert sorted(p.name for p in ledger_home.reports_dir.iterdir()) == ["v0001", "v0004"]
+    assert sorted(p.name for p in pages.iterdir()) == ["run-1", "run-4"]
+    assert sorted(p.name for p in ledger_home.versions_dir.glob("*.wal")) == [
+        "v0001.duckdb.wal",
+        "v0004.duckdb.wal",
+    ]
     assert [(v.version_id, v.status) for v in store.versions()] == [
         (1, "published"),
         (2, "deleted"),
@@ -300,7 +316,9 @@ def test_cli_versions_show_diff_rollback_query_gc(
         ["query", "--version", "2", "select count(*) as n from fct_shipments"], capsys
     )
     assert out.splitlines() == ["n", "--", "11", "(1 rows)"]
-    assert run_cli(["gc", "--keep", "1"], capsys)[1] == "nothing to delete\n"
+    assert run_cli(["gc", "--keep", "1"], capsys)[1] == (
+        "nothing to delete\ndeleted 0 old runs from the Dagster run history (keeping 100)\n"
+    )
     events = json.loads(run_cli(["versions", "--events", "--json"], capsys)[1])
     assert [(e["kind"], e["version_id"]) for e in events] == [
         ("publish", 1),
@@ -527,3 +545,37 @@ def test_comments_are_copied_into_the_version_and_the_served_file(
             "input_hashes", "row_counts", "validation", "message", "is_served",
         )
     }  # fmt: skip
+
+
+def test_gc_keeps_the_newest_runs_of_the_dagster_run_history(
+    store: VersionStore,
+    ledger_home: LedgerPaths,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dagster as dg
+
+    from orchestration.cli import dagster_instance
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("LEDGER_KEEP_RUNS", "2")
+
+    @dg.asset
+    def one() -> int:
+        return 1
+
+    instance = dagster_instance(ledger_home)
+    ids = [dg.materialize([one], instance=instance).run_id for _ in range(3)]
+    code, out, _ = run_cli(["gc", "--keep", "1"], capsys)
+    assert (code, out) == (
+        0,
+        "nothing to delete\ndeleted 1 old runs from the Dagster run history (keeping 2)\n",
+    )
+    assert sorted(r.run_id for r in dagster_instance(ledger_home).get_runs()) == sorted(ids[1:])
+
+    monkeypatch.setenv("LEDGER_KEEP_RUNS", "none")
+    code, _, err = run_cli(["gc", "--keep", "1"], capsys)
+    assert (code, err) == (
+        2,
+        "ledger gc: LEDGER_KEEP_RUNS='none': expected a whole number of runs, at least 1\n",
+    )

@@ -17,6 +17,7 @@ import pytest
 
 from orchestration.defs.publish.store import FAULT_ENV, VersionStore
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from tests.test_read_write_clients import HOLDER, refused
 
 PUBLISHER = """
 import sys
@@ -202,11 +203,20 @@ def test_kill_9_at_random_moments_never_breaks_the_served_file(ledger_home: Ledg
 def test_readers_see_only_complete_versions_while_runs_publish(
     ledger_home: LedgerPaths, tmp_path: Path
 ) -> None:
+    """With a read-write session (DBeaver's default) inserting rows into the served file all
+    along: it holds the file first, so the readers start after the run freed the served path."""
     stage(ledger_home, 50_000, 1)
     store = VersionStore(ledger_home)
     store.publish(ledger_home.staging_db, "run-0", {"a": "0"}, "abc", {})
     script, stop = tmp_path / "reader.py", tmp_path / "stop"
     script.write_text(READER)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(ledger_home.serving_db), str(stop)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert [writer.stdout.readline() for _ in range(2)] == ["holding\n", "tried\n"]
+    assert [f.kind for f in store.free_published_files()] == ["read_write_client"]
     readers = {
         mode: subprocess.Popen(
             [sys.executable, str(script), str(ledger_home.serving_db), str(stop), mode],
@@ -224,6 +234,7 @@ def test_readers_see_only_complete_versions_while_runs_publish(
         time.sleep(0.5)
     stop.touch()
     stats = {mode: json.loads(proc.communicate(timeout=60)[0]) for mode, proc in readers.items()}
+    assert json.loads(writer.communicate(timeout=60)[0]) == refused(ledger_home)
 
     for mode in ("reconnect", "hold"):
         assert stats[mode]["errors"] == []
@@ -235,3 +246,34 @@ def test_readers_see_only_complete_versions_while_runs_publish(
     assert stats["reconnect"]["versions"] == sorted(stats["reconnect"]["versions"])
     assert stats["hold"]["versions"] == [1]
     assert served(ledger_home)[:2] == (6, 100_000)
+
+
+def test_killed_after_the_swap_the_read_side_names_the_served_version(
+    ledger_home: LedgerPaths,
+) -> None:
+    """The registry still says pending; `ledger versions` asks the served file, writes nothing."""
+    store = VersionStore(ledger_home)
+    stage(ledger_home, 1000, 2)
+    store.publish(ledger_home.staging_db, "run-1", {"a": "h1"}, "abc", {})
+    stage(ledger_home, 2000, 3)
+    killed = run_publisher(ledger_home, "run-2", "h2", kill_at="served")
+    killed.communicate(timeout=60)
+    assert killed.returncode == -signal.SIGKILL
+    assert pending(store) == 1
+
+    env = {**os.environ, "LEDGER_HOME": str(ledger_home.home)}
+    listing = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "versions"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert [line.split()[:3] for line in listing[2:4]] == [
+        ["v0001", "published", listing[2].split()[2]],
+        ["*", "v0002", "published"],
+    ]
+    assert listing[4:] == ["", "* = served (data/warehouse/ledger.duckdb)"]
+    assert store.get(2).is_served and store.get(2).status == "published"
+    assert pending(store) == 1  # the read side wrote nothing; the next publish rolls forward

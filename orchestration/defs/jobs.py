@@ -13,6 +13,7 @@ from orchestration.defs.publish.store import VersionStore, code_version
 from orchestration.inputs import SOURCES, fingerprint_of, input_hashes
 from orchestration.launch import INGEST, INGEST_PHASE, PHASE_TAG, build_request, plan_build
 from orchestration.resources import LedgerResource
+from orchestration.run_lock import running
 
 # No executor here: the Definitions-level in-process executor applies to this job and to
 # whatever the UI launches ("Materialize all", backfills): every step touches the same
@@ -40,6 +41,8 @@ def pending_change(ledger: LedgerResource) -> tuple[str, int, str | None]:
     fingerprint = fingerprint_of(hashes, code_version())
     if not hashes:
         return fingerprint, 0, f"no input files in {paths.raw_dir}/{{{','.join(SOURCES)}}}"
+    if holder := running(paths):
+        return fingerprint, len(hashes), f"a run is in progress ({holder})"
     latest = VersionStore(paths).already_published(fingerprint)
     if latest is not None:
         return fingerprint, len(hashes), f"{len(hashes)} input files, already {latest.label}"
@@ -66,11 +69,15 @@ def daily_ledger(context: dg.ScheduleEvaluationContext, ledger: LedgerResource):
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches ingest_job when the files under data/raw/ (by sha256) or the code "
-    "differ from those of the latest published version.",
+    "differ from those of the latest published version; also serves a fresh copy of the served "
+    "file when a read-write client holds it (see guard.py).",
 )
 def raw_files_sensor(
     context: dg.SensorEvaluationContext, ledger: LedgerResource
 ) -> dg.SensorResult:
+    # A read-write client on the served file shuts every reader out: free them within 30 s.
+    for finding in VersionStore(ledger.paths).free_published_files(wait=False):
+        context.log.warning(finding.message)
     fingerprint, count, nothing_to_do = pending_change(ledger)
     if nothing_to_do:
         return dg.SensorResult(skip_reason=dg.SkipReason(nothing_to_do), cursor=fingerprint)

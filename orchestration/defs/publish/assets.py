@@ -101,6 +101,8 @@ def published_version(
     version = result.version
     for note in result.recovered:
         context.log.warning(f"recovered from an interrupted publish: {note}")
+    for finding in result.findings:
+        context.log.warning(finding.message)
     metadata: dict[str, Any] = {
         "version_id": version.version_id,
         "status": result.status,
@@ -110,6 +112,8 @@ def published_version(
         "input_files": len(version.input_hashes),
         "row_counts": dg.MetadataValue.json(version.row_counts),
         "validation": dg.MetadataValue.json(summary),
+        # read-write clients and stray WALs found on published files (guard.py); [] = none
+        "read_write_clients": dg.MetadataValue.json([f.message for f in result.findings]),
     }
     if result.status == "unchanged":
         context.log.info(

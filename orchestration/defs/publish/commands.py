@@ -208,11 +208,21 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
-    deleted = _store().gc(args.keep)
+    from orchestration.cli import dagster_instance  # Dagster only here, not for reads
+    from orchestration.dagster_runs import keep_runs, prune_runs
+
+    try:  # before deleting anything
+        keep = keep_runs()
+    except ValueError as exc:
+        raise VersionError(str(exc)) from None
+    store = _store()
+    deleted = store.gc(args.keep)
     if deleted:
         print(f"deleted {len(deleted)} version files: {', '.join(map(label, deleted))}")
     else:
         print("nothing to delete")
+    runs = prune_runs(dagster_instance(store.paths), keep)
+    print(f"deleted {len(runs)} old runs from the Dagster run history (keeping {keep})")
     return 0
 
 
@@ -326,9 +336,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "gc",
         help="delete old version files (retention)",
-        description="Keep the newest N published versions and delete the files of older ones; "
-        "the served version is never deleted. Registry rows stay (status 'deleted') so history "
-        "remains auditable.",
+        description="Keep the newest N published versions and delete the files of older ones, "
+        "with their evidence reports and GX Data Docs pages; the served version is never "
+        "deleted. Registry rows stay (status 'deleted') so history remains auditable. Also "
+        "deletes finished Dagster runs beyond the newest $LEDGER_KEEP_RUNS (default 100) "
+        "with their event logs.",
         epilog="example: ledger gc --keep 5",
     )
     p.add_argument("--keep", type=int, required=True, help="how many newest versions to keep")

@@ -6,6 +6,7 @@ hard-linked to the served file, so a read-write BI session cannot alter history)
 through ``registry.read_registry``, which writes nothing: storage may be read-only). The
 served file (``serving_db``) is a copy of one version plus a ``ledger_versions`` table, built
 under a temp name and swapped in with ``os.replace``: readers keep the inode they opened.
+Read-write BI sessions on published files are refused and cut short by ``guard.py``.
 
 Crash safety: a version is registered as ``pending`` first, its files are written under temp
 names, fsynced and renamed, and only then marked ``published``. The next publish (under the
@@ -16,6 +17,7 @@ swapped in) or discards it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import importlib.metadata
@@ -40,6 +42,7 @@ from orchestration.defs.publish.comments import (
     copy_comments,
 )
 from orchestration.defs.publish.diff_values import changed_values
+from orchestration.defs.publish.guard import Finding, guard_wal, read_write_client, wal_path
 from orchestration.defs.publish.registry import read_registry
 from orchestration.inputs import fingerprint_of
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
@@ -140,6 +143,7 @@ class PublishResult:
     version: Version
     previous: Version | None
     recovered: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # read-write clients, stray WALs
 
 
 def code_version() -> str:
@@ -291,17 +295,23 @@ class VersionStore:
             return [], []
 
     @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        """One publisher at a time; the kernel drops the lock if the holder is killed."""
+    def _lock(self, wait: bool = True) -> Iterator[bool]:
+        """One publisher at a time; the kernel drops the lock if the holder is killed.
+
+        Yields False, holding nothing, when ``wait`` is off and another process has it."""
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             handle = open(self.dir / ".publish.lock", "w")  # noqa: SIM115 - closed below
         except OSError as exc:  # read-only storage: one line naming the folder, no traceback
             raise cannot_write(self.dir, exc) from exc
         with handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -332,13 +342,19 @@ class VersionStore:
 
     def versions(self) -> list[Version]:
         """Every published or garbage-collected version, oldest first."""
-        return self._rows("where status <> 'pending'", served=self.served_version_id())
+        served = self.served_version_id()
+        rows = self._rows("where status <> 'pending' or version_id = ?", [served], served)
+        return [v for v in map(self._as_served, rows) if v is not None]
 
     def get(self, version_id: int | str) -> Version:
         vid = parse_version_id(version_id)
+        served = self.served_version_id()
         rows = self._rows(
-            "where version_id = ? and status <> 'pending'", [vid], self.served_version_id()
+            "where version_id = ? and (status <> 'pending' or version_id = ?)",
+            [vid, served],
+            served,
         )
+        rows = [v for v in map(self._as_served, rows) if v is not None]
         if not rows:
             raise VersionError(f"version {label(vid)} does not exist (see `ledger versions`)")
         return rows[0]
@@ -369,6 +385,18 @@ class VersionStore:
         if latest is not None:
             self._event("unchanged", latest.version_id, None, {"fingerprint": fingerprint})
         return latest
+
+    def _as_served(self, version: Version) -> Version | None:
+        """A publish killed after its swap, before its registry commit, leaves the version
+        served but ``pending`` (the next run marks it published). The read side, which writes
+        nothing, asks the served file itself: its ``ledger_versions`` says which it is."""
+        if version.status != "pending":
+            return version
+        try:
+            confirmed = self._served_file_version() == version.version_id
+        except duckdb.Error:
+            confirmed = False
+        return dataclasses.replace(version, status="published") if confirmed else None
 
     def served_version_id(self) -> int | None:
         """Which version the served file is, by its file identity (no DuckDB open: a process
@@ -414,10 +442,12 @@ class VersionStore:
             previous = self.latest()
             if previous is not None and previous.fingerprint == fingerprint:
                 self._event("unchanged", previous.version_id, run_id, {"fingerprint": fingerprint})
+                findings = self._free_published_files()
                 if not self.serving.exists():  # someone deleted it: serve the latest again
                     self._serve(previous.version_id)
                     self._event("restore", previous.version_id, run_id, {})
-                return PublishResult("unchanged", previous, previous, recovered)
+                return PublishResult("unchanged", previous, previous, recovered, findings)
+            findings = self._check_published_files()
             with self._registry() as con:
                 con.execute("begin immediate")
                 vid = con.execute(
@@ -450,7 +480,7 @@ class VersionStore:
                         [json.dumps(row_counts), json.dumps(unique), final.stat().st_size, vid],
                     )
                 _fault("version_written")
-                self._serve(vid, pending_ok=True)
+                findings += self._serve(vid, pending_ok=True)
             except Exception:
                 self.recover()  # discards the attempt (or keeps it, if it was swapped in)
                 raise
@@ -460,7 +490,7 @@ class VersionStore:
                 con.execute("update versions set status = 'published' where version_id = ?", [vid])
                 self._insert_event(con, "publish", vid, run_id, {"row_counts": row_counts})
                 con.execute("commit")
-            return PublishResult("published", self.get(vid), previous, recovered)
+            return PublishResult("published", self.get(vid), previous, recovered, findings)
 
     def _write_version_file(
         self, staging_db: Path, final: Path
@@ -496,12 +526,15 @@ class VersionStore:
             con.close()
         _fsync(tmp)
         tmp.chmod(0o444)
+        guard_wal(final)  # before the file exists: no moment without the guard
         os.replace(tmp, final)
         _fsync(self.dir)
         return counts, unique
 
-    def _serve(self, vid: int, pending_ok: bool = False) -> None:
-        """Build the served file from a version + registry snapshot and swap it in atomically."""
+    def _serve(self, vid: int, pending_ok: bool = False) -> list[Finding]:
+        """Build the served file from a version + registry snapshot and swap it in atomically.
+
+        Returns the stray WAL found beside the served file, if any (moved aside first)."""
         allowed = ("published", "pending") if pending_ok else ("published",)
         rows = self._rows("where version_id = ?", [vid])
         if not rows or rows[0].status not in allowed:
@@ -533,10 +566,51 @@ class VersionStore:
             )
         _fault("serving_built")
         # A WAL beside the served file can only come from a read-write session on the old file;
-        # left there, the next opener would replay it onto the new one.
-        self.serving.with_name(self.serving.name + ".wal").unlink(missing_ok=True)
+        # left there, the next opener would replay it onto the new one. See guard.py.
+        stray = guard_wal(self.serving)
         os.replace(tmp, self.serving)
         _fsync(self.serving.parent)
+        return [stray] if stray else []
+
+    def free_published_files(self, wait: bool = True) -> list[Finding]:
+        """Under the publish lock: :meth:`_free_published_files` (runs, the sensor). Without
+        ``wait``, nothing while another process publishes (that publish does the same)."""
+        with self._lock(wait) as locked:
+            return self._free_published_files() if locked else []
+
+    def _check_published_files(self) -> list[Finding]:
+        """Read-write clients on any published file; stray WALs beside version files moved
+        aside (the served file's is handled by the next swap). Call with the lock held."""
+        files = sorted(self.dir.glob("v*.duckdb"))
+        findings = [read_write_client(self.serving, served=True)]
+        findings += [read_write_client(path, served=False) for path in files]
+        findings += [guard_wal(path) for path in files]
+        return [f for f in findings if f is not None]
+
+    def _free_published_files(self) -> list[Finding]:
+        """:meth:`_check_published_files`, then a fresh copy of the served version when a
+        client holds it read-write (its lock shuts out readers), left a WAL beside it, or
+        changed its bytes (a file the registry does not know). Call with the lock held."""
+        if not self.serving.exists():
+            return self._check_published_files()
+        stray = guard_wal(self.serving)
+        findings = [*self._check_published_files(), *([stray] if stray else [])]
+        known = self._select(
+            "select version_id from served_files where identity = ?", [_identity(self.serving)]
+        )[1]
+        served = self.served_version_id()
+        if not known and served is not None:
+            findings.append(
+                Finding(
+                    "modified",
+                    str(self.serving),
+                    f"{self.serving} was changed outside a publish; serving {label(served)} again",
+                )
+            )
+        if served is not None and any(f.path in _served_names(self.serving) for f in findings):
+            findings += self._serve(served)
+            self._event("restore", served, None, {"findings": [f.message for f in findings]})
+        return findings
 
     # -- rollback, gc, recovery -----------------------------------------------------------
     def rollback(self, version_id: int | str) -> tuple[Version, int | None]:
@@ -553,13 +627,16 @@ class VersionStore:
                 raise VersionError(f"version {label(vid)} is {version.status}; it cannot be served")
             served = self.served_version_id()
             if served == vid:
+                self._free_published_files()
                 return version, served
+            self._check_published_files()
             self._serve(vid)
             self._event("rollback", vid, None, {"from_version": served})
         return self.get(vid), served
 
     def gc(self, keep: int) -> list[int]:
-        """Delete version files beyond the newest ``keep``; the served one always stays."""
+        """Delete version files beyond the newest ``keep``, with their evidence reports and the
+        GX Data Docs pages of their runs; the served one always stays."""
         if keep < 1:
             raise VersionError("--keep must be at least 1")
         with self._lock():
@@ -573,6 +650,10 @@ class VersionStore:
                         [version.version_id],
                     )
                 self.version_path(version).unlink(missing_ok=True)
+                wal_path(self.version_path(version)).unlink(missing_ok=True)  # its guard
+                shutil.rmtree(self.paths.reports_dir / version.label, ignore_errors=True)
+                for pages in (self.paths.docs_dir / "gx").rglob(version.run_id):
+                    shutil.rmtree(pages, ignore_errors=True)  # validations/<suite>/<run id>/
             if doomed:
                 self._event("gc", None, None, {"deleted": [v.version_id for v in doomed]})
         return [v.version_id for v in doomed]
@@ -695,6 +776,10 @@ class VersionStore:
         finally:
             con.close()
         return {"from_version": a_id, "to_version": b_id, "tables": result}
+
+
+def _served_names(serving: Path) -> tuple[str, str]:
+    return str(serving), str(serving.with_name(serving.name + ".wal"))
 
 
 def _write_registry_table(

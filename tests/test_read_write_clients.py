@@ -1,0 +1,171 @@
+"""A BI tool that opens published files read-write (DBeaver's default), with real processes.
+
+Its commits are refused by the WAL guard, its lock is cut short by serving a fresh copy, and a
+stray WAL is moved aside before any reader replays it; the run says so in one line each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.defs.publish.guard import GUARD_TARGET, Finding
+from orchestration.defs.publish.store import VersionStore
+from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from tests.test_versions import BASE, publish, served_counts, stage
+
+# Opens the file read-write like DBeaver, then tries to change it until told to stop; prints
+# the outcome of every attempt (committed or the error).
+HOLDER = """
+import json, os, sys
+import duckdb
+
+path, stop = sys.argv[1], sys.argv[2]
+con = duckdb.connect(path)
+print("holding", flush=True)
+outcomes = []
+n = 0
+while True:
+    n += 1
+    for sql in (f"insert into fct_shipments values ('rw{n}', 1.0, true)",
+                f"create table extra_{n} (i integer)"):
+        try:
+            con.execute(sql)
+            outcomes.append("committed")
+        except duckdb.Error as exc:
+            outcomes.append(str(exc))
+    if n == 1:
+        print("tried", flush=True)
+    if os.path.exists(stop):
+        break
+print(json.dumps(sorted(set(outcomes))), flush=True)
+"""
+
+READ = """
+import sys
+import duckdb
+try:
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    print(con.execute("select count(*) from fct_shipments").fetchone()[0])
+except duckdb.Error as exc:
+    print(str(exc).splitlines()[0])
+"""
+
+
+KILLED_WRITER = """
+import os, sys
+import duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("create table extra as select 1 as x")
+con.execute("insert into fct_shipments values ('rw', 1.0, true)")
+os._exit(0)  # no checkpoint: the WAL stays
+"""
+
+
+def fresh_read(path: Path) -> str:
+    """What a BI tool opening the file now sees: the row count, or DuckDB's error."""
+    return subprocess.run(
+        [sys.executable, "-c", READ, str(path)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def holder(ledger_home: LedgerPaths, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """A read-write session on the served v1, once it has tried to write."""
+    store = VersionStore(ledger_home)
+    stage(ledger_home, BASE)
+    publish(store, "run-1", {"a": "1"})
+    stop = tmp_path / "stop"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(ledger_home.serving_db), str(stop)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline() == "holding\n"
+    assert proc.stdout.readline() == "tried\n"
+    yield proc, stop
+    stop.touch()
+    proc.communicate(timeout=60)
+
+
+def refused(paths: LedgerPaths) -> list[str]:
+    wal = paths.serving_db.with_name("ledger.duckdb.wal")
+    error = f'Cannot open file "{wal}": No such file or directory'
+    return [f"TransactionContext Error: Failed to commit: {error}"]
+
+
+def test_a_read_write_client_changes_nothing_and_is_cut_off_from_readers(
+    ledger_home: LedgerPaths, holder: tuple[subprocess.Popen, Path]
+) -> None:
+    proc, stop = holder
+    store = VersionStore(ledger_home)
+    served = ledger_home.serving_db
+    assert os.readlink(served.with_name("ledger.duckdb.wal")) == GUARD_TARGET
+    assert fresh_read(served).startswith(f'IO Error: Could not set lock on file "{served}"')
+
+    comm = Path(f"/proc/{proc.pid}/comm").read_text().strip()
+    message = (
+        f"read-write client: pid {proc.pid} ({comm}) holds {served} open read-write; its "
+        "writes are refused and readers get a fresh copy (open it read-only)"
+    )
+    assert store.free_published_files() == [Finding("read_write_client", str(served), message)]
+    assert fresh_read(served) == "10"  # a fresh copy of v1: readers are back
+    assert store.served_version_id() == 1
+    assert store.free_published_files() == []  # the session now holds a file nobody serves
+
+    stage(ledger_home, BASE | {"s10": 1.0})
+    result = publish(store, "run-2", {"a": "2"})
+    assert (result.status, result.findings) == ("published", [])
+    assert served_counts(ledger_home) == (11, 2, 2)
+    con = duckdb.connect(str(served), read_only=True)
+    try:
+        tables = con.execute("select table_name from duckdb_tables() order by 1").fetchall()
+    finally:
+        con.close()
+    assert tables == [("fct_shipments",), ("ledger_versions",), ("quarantine",)]
+
+    stop.touch()
+    outcomes = json.loads(proc.communicate(timeout=60)[0])
+    assert outcomes == refused(ledger_home)  # not one commit, before or after the swaps
+    assert served_counts(ledger_home) == (11, 2, 2)
+    assert sorted(p.name for p in ledger_home.versions_dir.glob("*.wal*")) == [
+        "v0001.duckdb.wal",
+        "v0002.duckdb.wal",
+    ]
+
+
+def test_a_stray_wal_is_moved_aside_before_the_swap_and_reported(
+    ledger_home: LedgerPaths,
+) -> None:
+    store = VersionStore(ledger_home)
+    stage(ledger_home, BASE)
+    publish(store, "run-1", {"a": "1"})
+    wal = ledger_home.serving_db.with_name("ledger.duckdb.wal")
+    # what a read-write session killed before it checkpointed left where no guard was
+    wal.unlink()
+    subprocess.run([sys.executable, "-c", KILLED_WRITER, str(ledger_home.serving_db)], check=True)
+    wal_bytes = wal.read_bytes()
+    assert fresh_read(ledger_home.serving_db) == "11"  # replayed by every reader
+    stage(ledger_home, BASE | {"s10": 1.0})
+    result = publish(store, "run-2", {"a": "2"})
+
+    strays = sorted(ledger_home.warehouse_dir.glob("ledger.duckdb.wal.stray-*"))
+    assert len(strays) == 1 and strays[0].read_bytes() == wal_bytes
+    assert result.findings == [
+        Finding(
+            "stray_wal",
+            str(wal),
+            f"stray WAL {wal} (writes of a read-write client) moved aside to {strays[0].name}; "
+            "it is not part of any version",
+        )
+    ]
+    assert served_counts(ledger_home) == (11, 2, 2)
+    assert os.readlink(wal) == GUARD_TARGET
