@@ -171,7 +171,7 @@ def _run(args: argparse.Namespace, paths: LedgerPaths, run_id: str) -> int:
         print(f"ledger run: {exc}", file=sys.stderr)
         return 2
     results = run_in_process(
-        defs, instance, code_version(), lambda m: print(m, file=sys.stderr), months
+        defs, instance, code_version(), lambda m: print(m, file=sys.stderr), months, run_id
     )
     prune_runs(instance, keep_runs())
     for result in results:

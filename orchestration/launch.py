@@ -121,6 +121,7 @@ def build_in_process(
     log: Callable[[str], None],
     ingest_run_id: str | None = None,
     months: tuple[str, ...] | None = None,
+    run_id: str | None = None,
 ) -> dg.ExecuteInProcessResult:
     """The build run for what the change log holds; with ``months``, those months whole, as a
     UI backfill would do."""
@@ -133,7 +134,7 @@ def build_in_process(
     log(f"ledger run: build {plan.describe()}")
     keys, tags = build_request(defs.resolve_asset_graph(), plan, ingest_run_id)
     return defs.resolve_job_def("ledger_job").execute_in_process(
-        instance=instance, asset_selection=keys, tags=tags, raise_on_error=False
+        instance=instance, asset_selection=keys, tags=tags, raise_on_error=False, run_id=run_id
     )
 
 
@@ -143,11 +144,13 @@ def run_in_process(
     code: str,
     log: Callable[[str], None],
     months: tuple[str, ...] | None = None,
+    run_id: str | None = None,
 ) -> list[dg.ExecuteInProcessResult]:
-    """`ledger run`: the ingest run, then (if it succeeded) the build run it calls for."""
+    """`ledger run`: the ingest run, then (if it succeeded) the build run it calls for, with
+    ``run_id`` (the id the run lock names, and the version records)."""
     ingest = defs.resolve_job_def("ingest_job").execute_in_process(
         instance=instance, raise_on_error=False
     )
     if not ingest.success:
         return [ingest]
-    return [ingest, build_in_process(defs, instance, code, log, ingest.run_id, months)]
+    return [ingest, build_in_process(defs, instance, code, log, ingest.run_id, months, run_id)]
