@@ -24,7 +24,9 @@ def copied_home(pipeline_run: dict, tmp_path, monkeypatch: pytest.MonkeyPatch):
     from orchestration.paths import LedgerPaths
 
     home = tmp_path / "home"
-    shutil.copytree(pipeline_run["paths"].home, home, ignore=shutil.ignore_patterns("dagster"))
+    shutil.copytree(
+        pipeline_run["paths"].home, home, ignore=shutil.ignore_patterns("dagster"), symlinks=True
+    )
     monkeypatch.setenv("LEDGER_HOME", str(home))
     return LedgerPaths.from_env()
 

@@ -32,7 +32,9 @@ def served(pipeline_run: dict) -> Iterator[duckdb.DuckDBPyConnection]:
 def sample_home(pipeline_run: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The session's sample run, copied to a home of this module's own (read by subprocesses)."""
     home = tmp_path_factory.mktemp("readme") / "home"
-    shutil.copytree(pipeline_run["paths"].home, home, ignore=shutil.ignore_patterns("dagster"))
+    shutil.copytree(
+        pipeline_run["paths"].home, home, ignore=shutil.ignore_patterns("dagster"), symlinks=True
+    )
     return home
 
 
