@@ -97,7 +97,7 @@ def test_a_corrected_resend_in_an_old_month_rebuilds_that_month_only(
     assert months_built(results) == ["2023-08"]
     with duckdb.connect(str(paths.serving_db), read_only=True) as con:
         row = con.execute(
-            "select dispatch_date, net_tonnes, (select count(*) from fct_shipments)"
+            "select dispatch_date, gross_cargo_tonnes, (select count(*) from fct_shipments)"
             " from fct_shipments where waybill_no = ?",
             [waybill],
         ).fetchone()
