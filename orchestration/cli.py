@@ -131,7 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for mat in result.asset_materializations_for_node("published_version"):
         meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
         status = meta.get("status", "published")
-        print(f"{label(int(meta['version_id']))} {status}: served at {meta.get('served_path')}")
+        print(f"{meta['version_id']} {status}: served at {meta.get('served_path')}")
     print(f"run {result.run_id}: {'success' if result.success else 'FAILED'}", file=sys.stderr)
     return 0 if result.success else 1
 
