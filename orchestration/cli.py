@@ -114,13 +114,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(message)
         print("nothing to do (use --force to build and audit anyway)", file=sys.stderr)
         return 0
+    # dbt colours only on a terminal: escape codes must not reach a log file or a pipe
+    os.environ.setdefault("DBT_USE_COLORS", "true" if sys.stdout.isatty() else "false")
     from dagster import AssetCheckSeverity, JsonMetadataValue
 
     from orchestration.definitions import defs  # heavy: dbt manifest, GX, Dagster
+    from orchestration.run_output import outcome_lines, print_lines, run_quietly, step_stages
 
     job = defs.resolve_job_def("ledger_job")
     print(f"ledger run: inputs {paths.raw_dir}, staging {paths.staging_db}", file=sys.stderr)
-    result = job.execute_in_process(instance=dagster_instance(paths), raise_on_error=False)
+    instance = dagster_instance(paths)
+    if args.verbose:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    else:
+        result = run_quietly(job, instance, step_stages(defs))
     for check in result.get_asset_check_evaluations():
         if not check.passed and check.severity == AssetCheckSeverity.WARN:
             for file in check.metadata.get("rejected", JsonMetadataValue([])).value:
@@ -128,10 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for event in result.get_step_failure_events():
         error = event.step_failure_data.error
         print(f"FAILED {event.step_key}: {error.message.strip() if error else ''}", file=sys.stderr)
-    for mat in result.asset_materializations_for_node("published_version"):
-        meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
-        status = meta.get("status", "published")
-        print(f"{meta['version_id']} {status}: served at {meta.get('served_path')}")
+    print_lines(outcome_lines(result))
     print(f"run {result.run_id}: {'success' if result.success else 'FAILED'}", file=sys.stderr)
     return 0 if result.success else 1
 
@@ -157,10 +161,10 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    from orchestration.ui import serve
+
     dagster_home(LedgerPaths.from_env().ensure())
-    dagster = Path(sys.executable).with_name("dagster")
-    command = [str(dagster), "dev", "-m", "orchestration.definitions"]
-    return subprocess.call([*command, "-h", args.host, "-p", str(args.port)], cwd=PROJECT_ROOT)
+    return serve(args.host, args.port)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -199,15 +203,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="build and audit even when inputs and code are unchanged (publishes nothing new)",
     )
+    run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the full Dagster and dbt logs instead of one line per stage",
+    )
     run.set_defaults(func=cmd_run)
 
     ui = sub.add_parser(
         "ui",
         help="the Dagster UI: asset graph, checks, runs, schedule and sensor",
-        description="Start `dagster dev` on the ledger's definitions, with the same Dagster "
-        "instance as `ledger run` ($DAGSTER_HOME, default data/warehouse/dagster), so the runs "
-        "made from the command line show up. The daily schedule and the raw-file sensor run "
-        "while it is up.",
+        description="Start Dagster's dev server (webserver, daemon) on the ledger's definitions, "
+        "with the same Dagster instance as `ledger run` ($DAGSTER_HOME, default "
+        "data/warehouse/dagster), so the runs made from the command line show up. The daily "
+        "schedule and the raw-file sensor run while it is up. Ctrl-C or one SIGTERM stops all "
+        "of it.",
     )
     ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")

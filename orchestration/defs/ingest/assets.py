@@ -74,6 +74,21 @@ def run_metadata(outcomes: Sequence[FileOutcome]) -> dict[str, dg.MetadataValue]
         "columns_mapped": dg.MetadataValue.json(mapped),
         "columns_unmapped": dg.MetadataValue.json(unmapped),
         "files": dg.MetadataValue.md(files),
+        # for `ledger run`: one line per file, with the top quarantine reasons
+        "file_outcomes": dg.MetadataValue.json(
+            [
+                {
+                    "file": o.source_file,
+                    "status": o.status,
+                    "accepted": o.rows_accepted,
+                    "quarantined": o.rows_quarantined,
+                    "duplicates": o.rows_duplicate,
+                    "reasons": dict(Counter(o.quarantine_reasons).most_common()),
+                    "message": o.message,
+                }
+                for o in outcomes
+            ]
+        ),
         "quarantine_reasons": dg.MetadataValue.md(
             markdown_table(["reason_code", "rows"], sorted(reasons.items()))
         ),
