@@ -2,9 +2,9 @@
 
 The server runs in its own session, so a SIGTERM (or Ctrl-C) sent to the `ledger ui` process
 group reaches only `ledger ui`, which asks the server to shut down the way Ctrl-C does in
-``dagster dev``: webserver and daemon stop their code servers and exit, in order, instead of
-every process getting the signal at once (a code server could then be restarted by its parent
-while the rest went down). Whatever is left after a timeout is killed.
+``dagster dev``: webserver and daemon shut down and exit, in order, instead of every process
+getting the signal at once (a code server could then be restarted by its parent while the rest
+went down). The code servers it leaves running are then stopped too.
 
 The server is started with ``dev_command_impl``, the implementation behind ``dagster dev``,
 rather than the ``dagster dev`` command, which Dagster marks superseded (it prints a
@@ -24,6 +24,7 @@ import psutil
 from orchestration.paths import PROJECT_ROOT
 
 SHUTDOWN_TIMEOUT_S = 60.0  # dagster dev itself waits up to ~30 s for the webserver and daemon
+LEFTOVER_TIMEOUT_S = 15.0
 DEFINITIONS_MODULE = "orchestration.definitions"
 
 
@@ -53,17 +54,29 @@ def serve(host: str, port: int) -> int:
 
 
 def stop(server: subprocess.Popen) -> None:
-    """Ctrl-C for the server, then whatever of its session is left after the timeout is killed."""
+    """Ctrl-C for the server; then the code servers it leaves behind (they would otherwise wait
+    ~45 s for their heartbeat to time out) get SIGTERM, and whatever still runs is killed."""
     try:
         processes = [psutil.Process(server.pid), *psutil.Process(server.pid).children(True)]
     except psutil.NoSuchProcess:
         return
     server.send_signal(signal.SIGINT)
-    _, alive = psutil.wait_procs(processes, timeout=SHUTDOWN_TIMEOUT_S)
-    for process in alive:
-        with contextlib.suppress(psutil.Error):
-            process.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        server.wait(timeout=SHUTDOWN_TIMEOUT_S)
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        alive = [p for p in processes if _running(p)]
+        for process in alive:
+            with contextlib.suppress(psutil.Error):
+                process.send_signal(signum)
+        psutil.wait_procs(alive, timeout=LEFTOVER_TIMEOUT_S)
     server.wait()
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def run_server(host: str, port: int) -> None:
