@@ -7,11 +7,16 @@ import re
 import pytest
 
 from orchestration.cli import build_parser
+from orchestration.defs.dbt.assets import ledger_dbt_assets
+from orchestration.defs.ingest.assets import ingest_checks
 from orchestration.defs.publish.store import VersionStore
+from orchestration.defs.quality.checks import SUITES, quality_checks
 from orchestration.run_output import change_lines, file_line
 from tests.conftest import SHORTENED_MANIFEST, file_counts
 
 MAX_LINES = 30
+# row conservation and files readable for each source, and the GX suites on raw tables
+INGEST_CHECKS = len(ingest_checks) + sum(key.parts[0] == "raw" for key in SUITES)
 SECONDS = r"\(\d+\.\ds\)"
 
 
@@ -39,15 +44,17 @@ def test_first_run_prints_stages_files_and_where_the_result_is(sample_cli_runs: 
     assert re.fullmatch(
         rf"ingest    {len(files)} files read, 0 unchanged; {accepted} rows loaded; "
         rf"{quarantined} quarantined; "
-        rf"9/9 checks passed {SECONDS}",
+        rf"{INGEST_CHECKS}/{INGEST_CHECKS} checks passed {SECONDS}",
         stage_lines[0],
     )
+    dbt_nodes, dbt_checks = len(ledger_dbt_assets.keys), len(ledger_dbt_assets.check_keys)
     assert re.fullmatch(
-        rf"build     31 dbt models, seeds and snapshots; \d{{3}} dbt data tests; "
-        rf"31/31 checks passed {SECONDS}",
+        rf"build     {dbt_nodes} dbt models, seeds and snapshots; \d{{3}} dbt data tests; "
+        rf"{dbt_checks}/{dbt_checks} checks passed {SECONDS}",
         stage_lines[1],
     )
-    assert re.fullmatch(rf"audit     4/4 checks passed {SECONDS}", stage_lines[2])
+    gx_marts = len(quality_checks) - sum(key.parts[0] == "raw" for key in SUITES)
+    assert re.fullmatch(rf"audit     {gx_marts}/{gx_marts} checks passed {SECONDS}", stage_lines[2])
     assert re.fullmatch(rf"publish   v0001 published, evidence_report {SECONDS}", stage_lines[3])
     assert stage_lines[4:] == [
         f"v0001 published: served at {paths.serving_db}",
@@ -70,7 +77,7 @@ def test_second_run_prints_the_file_it_read_and_what_changed(sample_cli_runs: di
     assert len(lines) <= MAX_LINES, run.stdout
     assert re.fullmatch(
         rf"ingest    1 files read, 10 unchanged; \d+ rows loaded; \d+ quarantined; "
-        rf"9/9 checks passed {SECONDS}",
+        rf"{INGEST_CHECKS}/{INGEST_CHECKS} checks passed {SECONDS}",
         lines[0],
     )
     reread = file_counts(paths)[SHORTENED_MANIFEST]
