@@ -1,7 +1,8 @@
 """What `ledger run` prints by default: one line per stage, one per input file, what changed.
 
-Dagster's DEBUG event lines and dbt's per-test lines (~2,000 on the sample) stay in the Dagster
-instance (the UI's run page) and come back with ``--verbose``.
+Dagster's DEBUG event lines and dbt's per-test lines (~2,000 on the sample) are left out; the
+run's events are still recorded in the Dagster instance (the UI's run page), and ``--verbose``
+prints everything.
 """
 
 from __future__ import annotations
@@ -228,7 +229,7 @@ def next_commands(version: str, previous: int | None) -> list[str]:
     lines = ["next:", '  ledger query "select * from agg_monthly_flows"']
     if previous is not None:
         lines.append(f"  ledger diff v{previous:04d} {version}")
-    lines += [f"  ledger show {version}", "  ledger ui                 (the run's full log)"]
+    lines += [f"  ledger show {version}", "  ledger ui                 (the run's events)"]
     return lines
 
 

@@ -64,7 +64,7 @@ def test_first_run_prints_stages_files_and_where_the_result_is(sample_cli_runs: 
     assert lines[-3:] == [
         '  ledger query "select * from agg_monthly_flows"',
         "  ledger show v0001",
-        "  ledger ui                 (the run's full log)",
+        "  ledger ui                 (the run's events)",
     ]
     assert_file_lines(lines[1 : 1 + len(files)], sample_cli_runs["loaded_first"])
 
@@ -101,7 +101,7 @@ def test_second_run_prints_the_file_it_read_and_what_changed(sample_cli_runs: di
         '  ledger query "select * from agg_monthly_flows"',
         "  ledger diff v0001 v0002",
         "  ledger show v0002",
-        "  ledger ui                 (the run's full log)",
+        "  ledger ui                 (the run's events)",
     ]
 
 
