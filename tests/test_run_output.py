@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -11,7 +12,7 @@ from orchestration.defs.dbt.assets import ledger_dbt_assets
 from orchestration.defs.ingest.assets import ingest_checks
 from orchestration.defs.publish.store import VersionStore
 from orchestration.defs.quality.checks import SUITES, quality_checks
-from orchestration.run_output import change_lines, file_line
+from orchestration.run_output import DbtProgress, change_lines, file_line
 from tests.conftest import SHORTENED_MANIFEST, file_counts
 
 MAX_LINES = 30
@@ -142,3 +143,15 @@ def test_change_lines() -> None:
 def test_verbose_is_an_option_of_run() -> None:
     args = build_parser().parse_args(["run", "--verbose"])
     assert args.verbose and not build_parser().parse_args(["run"]).verbose
+
+
+def test_dbt_progress_shows_on_a_terminal_only() -> None:
+    echoed = "1 of 435 START sql view model staging.stg_raw__voyages\n12 of 435 PASS not_null_x\n"
+    terminal = io.StringIO()
+    progress = DbtProgress(terminal, interactive=True)
+    progress.write(echoed)
+    progress.clear()
+    assert terminal.getvalue() == "\r  dbt build 12/435\r\x1b[2K"
+    piped = io.StringIO()
+    DbtProgress(piped, interactive=False).write(echoed)
+    assert piped.getvalue() == ""
