@@ -113,5 +113,6 @@ def file_counts(paths: LedgerPaths) -> dict[str, tuple[int, int, set[str]]]:
             " where r.status = 'loaded' group by all"
         ).fetchall()
     return {
-        name: (accepted, quarantined, set(reasons)) for name, accepted, quarantined, reasons in rows
+        name: (accepted, quarantined, set(reasons or ()))
+        for name, accepted, quarantined, reasons in rows
     }
