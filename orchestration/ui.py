@@ -84,6 +84,9 @@ def run_server(host: str, port: int) -> None:
     from dagster._cli.dev import dev_command_impl
     from dagster_shared.cli import WorkspaceOpts
 
+    # Started from a shell's background job, SIGINT arrives ignored, and so would `ledger ui`'s
+    # Ctrl-C for the server (dagster dev also maps SIGTERM to the SIGINT handler).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     dev_command_impl(
         code_server_log_level="warning",
         log_level="info",
