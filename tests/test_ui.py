@@ -115,10 +115,13 @@ def error_toasts(page) -> list[str]:
 
 
 def test_the_asset_graph_renders_its_groups(ui: dict, browser, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     page.goto(f"{ui['url']}/asset-groups", timeout=120_000)
     for group in GROUPS:  # zoomed out to fit: group boxes, named, with their asset counts
         page.get_by_text(group, exact=True).first.wait_for(timeout=120_000)
+    expect(page.get_by_text("fetching statuses")).to_have_count(0, timeout=120_000)
     page.screenshot(path=str(tmp_path / "asset_graph.png"))
     assert error_toasts(page) == []
     assert page.get_by_text("Never materialized").count() == 0, "every asset ran in the sample"
