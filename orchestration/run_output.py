@@ -221,7 +221,8 @@ def change_lines(diff: dict[str, Any] | None) -> list[str]:
     lines = [f"changes since {previous} (rows added / removed / changed):"]
     width = max(len(name) for name in tables)
     for name, d in sorted(tables.items()):
-        lines.append(f"  {name:<{width}}  +{d['added']} -{d['removed']} ~{d['changed']}")
+        changed = "n/a" if d["changed"] is None else d["changed"]  # a table without a key
+        lines.append(f"  {name:<{width}}  +{d['added']} -{d['removed']} ~{changed}")
     return lines
 
 

@@ -95,7 +95,7 @@ def test_second_run_prints_the_file_it_read_and_what_changed(sample_cli_runs: di
     assert lines[start + 1 :] == [
         "changes since v0001 (rows added / removed / changed):",
         *(
-            f"  {name:<{width}}  +{d['added']} -{d['removed']} ~{d['changed']}"
+            f"  {name:<{width}}  +{d['added']} -{d['removed']} ~{d['changed'] or 'n/a'}"
             for name, d in sorted(changed.items())
         ),
         "next:",
@@ -130,13 +130,13 @@ def test_change_lines() -> None:
         "changes since v0003: no table changed"
     ]
     tables = {
-        "quarantine": {"added": 0, "removed": 3, "changed": 0},
+        "quarantine": {"added": 1, "removed": 3, "changed": None},
         "agg_monthly_flows": {"added": 0, "removed": 0, "changed": 2},
     }
     assert change_lines({"from_version": 3, "tables": tables}) == [
         "changes since v0003 (rows added / removed / changed):",
         "  agg_monthly_flows  +0 -0 ~2",
-        "  quarantine         +0 -3 ~0",
+        "  quarantine         +1 -3 ~n/a",
     ]
 
 
