@@ -22,7 +22,11 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python 3.11
 	@touch $@
 
-setup: $(VENV)/.synced  ## create .venv from uv.lock (installs uv first if missing)
+setup: $(VENV)/.synced /usr/bin/chromium  ## create .venv from uv.lock (installs uv first if missing)
+
+# Debian's chromium for the UI's browser test (Playwright drives it; it downloads no browser).
+/usr/bin/chromium:
+	apt-get update -qq && apt-get install -y -qq chromium
 
 run: setup  ## generate sample data if data/raw is empty, then ingest, build, audit and publish
 	@if [ -z "$$(ls -A $(LEDGER_HOME)/data/raw/manifests 2>/dev/null)" ]; then $(BIN)/ledger generate; fi

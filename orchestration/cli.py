@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from orchestration.defs.ingest.claims import register as register_claims
@@ -154,12 +155,14 @@ def _run(args: argparse.Namespace, paths: LedgerPaths, run_id: str) -> int:
         print(message)
         print("nothing to do (use --force to build and audit anyway)", file=sys.stderr)
         return 0
+    # dbt colours only on a terminal: escape codes must not reach a log file or a pipe
+    os.environ.setdefault("DBT_USE_COLORS", "true" if sys.stdout.isatty() else "false")
     from dagster import AssetCheckSeverity, JsonMetadataValue
 
     from orchestration.dagster_runs import fail_dead_runs, keep_runs, prune_runs
     from orchestration.definitions import defs  # heavy: dbt manifest, GX, Dagster
-    from orchestration.defs.publish.store import code_version
     from orchestration.launch import parse_months, run_in_process
+    from orchestration.run_output import outcome_lines, print_lines, run_quietly, step_stages
 
     instance = dagster_instance(paths)
     for dead in fail_dead_runs(instance):
@@ -170,8 +173,15 @@ def _run(args: argparse.Namespace, paths: LedgerPaths, run_id: str) -> int:
     except ValueError as exc:
         print(f"ledger run: {exc}", file=sys.stderr)
         return 2
+    stages = None if args.verbose else step_stages(defs)
     results = run_in_process(
-        defs, instance, code_version(), lambda m: print(m, file=sys.stderr), months, run_id
+        defs,
+        instance,
+        code_version(),
+        lambda m: print(m, file=sys.stderr),
+        months,
+        run_id,
+        execute=None if stages is None else partial(run_quietly, stages=stages),
     )
     prune_runs(instance, keep_runs())
     for result in results:
@@ -187,8 +197,7 @@ def _run(args: argparse.Namespace, paths: LedgerPaths, run_id: str) -> int:
             meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
             for message in meta.get("read_write_clients", []):
                 print(f"WARNING {message}", file=sys.stderr)
-            status = meta.get("status", "published")
-            print(f"{label(int(meta['version_id']))} {status}: served at {meta.get('served_path')}")
+    print_lines(outcome_lines(results[-1]))
     ok = all(r.success for r in results)
     runs = ", ".join(r.run_id for r in results)
     print(f"runs {runs}: {'success' if ok else 'FAILED'}", file=sys.stderr)
@@ -221,14 +230,13 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from orchestration.dagster_runs import fail_dead_runs
+    from orchestration.ui import serve
 
     paths = LedgerPaths.from_env().ensure()
-    os.environ["DAGSTER_HOME"] = dagster_home(paths)  # for `dagster dev`
+    dagster_home(paths)
     for dead in fail_dead_runs(dagster_instance(paths)):
         print(f"WARNING run {dead} was killed: marked failed in the run history", file=sys.stderr)
-    dagster = Path(sys.executable).with_name("dagster")
-    command = [str(dagster), "dev", "-m", "orchestration.definitions"]
-    return subprocess.call([*command, "-h", args.host, "-p", str(args.port)], cwd=PROJECT_ROOT)
+    return serve(args.host, args.port)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -275,15 +283,21 @@ def build_parser() -> argparse.ArgumentParser:
         "inclusive range), like a backfill in the Dagster UI; implies --force. By default a run "
         "rebuilds only the waybills whose manifest rows changed.",
     )
+    run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the full Dagster and dbt logs instead of one line per stage",
+    )
     run.set_defaults(func=cmd_run)
 
     ui = sub.add_parser(
         "ui",
         help="the Dagster UI: asset graph, checks, runs, schedule and sensor",
-        description="Start `dagster dev` on the ledger's definitions, with the same Dagster "
-        "instance as `ledger run` ($DAGSTER_HOME, default data/warehouse/dagster), so the runs "
-        "made from the command line show up. The daily schedule and the raw-file sensor run "
-        "while it is up.",
+        description="Start Dagster's dev server (webserver, daemon) on the ledger's definitions, "
+        "with the same Dagster instance as `ledger run` ($DAGSTER_HOME, default "
+        "data/warehouse/dagster), so the runs made from the command line show up. The daily "
+        "schedule and the raw-file sensor run while it is up. Ctrl-C or one SIGTERM stops all "
+        "of it.",
     )
     ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import duckdb
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 
 INGEST = dg.AssetSelection.groups("ingest")
+# Runs a job in-process: ``execute(job, **execute_in_process arguments)``.
+Execute = Callable[..., dg.ExecuteInProcessResult]
 PHASE_TAG = "ledger/phase"
 INGEST_PHASE = "ingest"
 # The tags a Dagster run reads its partition range from (single-run backfills use the same).
@@ -114,6 +116,11 @@ def parse_months(text: str) -> tuple[str, ...]:
     return tuple(keys[keys.index(first) : keys.index(last) + 1])
 
 
+def execute_plainly(job: dg.JobDefinition, **execute: Any) -> dg.ExecuteInProcessResult:
+    """``execute_in_process`` with Dagster's own logging (``ledger run --verbose``, tests)."""
+    return job.execute_in_process(raise_on_error=False, **execute)
+
+
 def build_in_process(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -122,6 +129,7 @@ def build_in_process(
     ingest_run_id: str | None = None,
     months: tuple[str, ...] | None = None,
     run_id: str | None = None,
+    execute: Execute = execute_plainly,
 ) -> dg.ExecuteInProcessResult:
     """The build run for what the change log holds; with ``months``, those months whole, as a
     UI backfill would do."""
@@ -133,8 +141,12 @@ def build_in_process(
         plan = BuildPlan(_clamp(sorted({*plan.months, *months})), plan.full_refresh, rebuild=True)
     log(f"ledger run: build {plan.describe()}")
     keys, tags = build_request(defs.resolve_asset_graph(), plan, ingest_run_id)
-    return defs.resolve_job_def("ledger_job").execute_in_process(
-        instance=instance, asset_selection=keys, tags=tags, raise_on_error=False, run_id=run_id
+    return execute(
+        defs.resolve_job_def("ledger_job"),
+        instance=instance,
+        asset_selection=keys,
+        tags=tags,
+        run_id=run_id,
     )
 
 
@@ -145,12 +157,13 @@ def run_in_process(
     log: Callable[[str], None],
     months: tuple[str, ...] | None = None,
     run_id: str | None = None,
+    execute: Execute | None = None,
 ) -> list[dg.ExecuteInProcessResult]:
     """`ledger run`: the ingest run, then (if it succeeded) the build run it calls for, with
     ``run_id`` (the id the run lock names, and the version records)."""
-    ingest = defs.resolve_job_def("ingest_job").execute_in_process(
-        instance=instance, raise_on_error=False
-    )
+    execute = execute or execute_plainly
+    ingest = execute(defs.resolve_job_def("ingest_job"), instance=instance)
     if not ingest.success:
         return [ingest]
-    return [ingest, build_in_process(defs, instance, code, log, ingest.run_id, months, run_id)]
+    build = build_in_process(defs, instance, code, log, ingest.run_id, months, run_id, execute)
+    return [ingest, build]

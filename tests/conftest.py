@@ -37,3 +37,65 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     ingest, result = run_in_process(defs, dg.DagsterInstance.ephemeral(), code_version(), print)
     yield {"paths": paths, "summary": summary, "ingest": ingest, "result": result, "defs": defs}
     mp.undo()
+
+
+@pytest.fixture(scope="session")
+def sample_cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """`ledger run` twice on the sample, as a user would (subprocess, output to a pipe): the
+    first publishes v0001; the second, after the last 3 rows of one manifest are dropped, v0002.
+
+    Returns the home, the environment for `ledger` subprocesses and both runs' output.
+    """
+    import os
+    import subprocess
+    import sys
+
+    from orchestration.paths import PROJECT_ROOT
+
+    home = tmp_path_factory.mktemp("cli_home")
+    env = {**os.environ, "LEDGER_HOME": str(home)}
+    for name in ("LEDGER_SERVING_DB", "DAGSTER_HOME", "DBT_USE_COLORS"):
+        env.pop(name, None)
+
+    def ledger(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "orchestration.cli", *args],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+
+    assert ledger("generate").returncode == 0
+    first = ledger("run")
+    assert first.returncode == 0, first.stderr[-3000:]
+    paths = LedgerPaths.from_env(str(home))
+    loaded_first = file_counts(paths)
+    manifest = home / "data" / "raw" / SHORTENED_MANIFEST
+    lines = manifest.read_bytes().splitlines(keepends=True)
+    manifest.write_bytes(b"".join(lines[:-3]))
+    second = ledger("run")
+    assert second.returncode == 0, second.stderr[-3000:]
+    return {"paths": paths, "env": env, "runs": [first, second], "loaded_first": loaded_first}
+
+
+SHORTENED_MANIFEST = "manifests/03_synthetic_manifests_2023-11.tsv"
+
+
+def file_counts(paths: LedgerPaths) -> dict[str, tuple[int, int, set[str]]]:
+    """(rows accepted, rows quarantined, quarantine reason codes) per loaded file, as the
+    staging database's file registry and quarantine hold them."""
+    import duckdb
+
+    with duckdb.connect(str(paths.staging_db), read_only=True) as con:
+        rows = con.execute(
+            "select r.source_file, r.rows_accepted, r.rows_quarantined,"
+            " list(distinct q.reason_code) filter (where q.reason_code is not null)"
+            " from raw.file_registry as r left join raw.quarantine as q using (source_file)"
+            " where r.status = 'loaded' group by all"
+        ).fetchall()
+    return {
+        name: (accepted, quarantined, set(reasons or ()))
+        for name, accepted, quarantined, reasons in rows
+    }

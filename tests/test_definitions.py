@@ -97,3 +97,62 @@ def test_the_cli_instance_is_shared_with_the_ui_and_sends_no_telemetry(
     dagster_instance(ledger_home)
     assert config.read_text() == "telemetry:\n  enabled: true\n"
     assert "ui" in build_parser().format_help()
+
+
+def all_check_specs() -> dict[dg.AssetCheckKey, dg.AssetCheckSpec]:
+    repo = defs.get_repository_def()
+    definitions = [*repo.assets_defs_by_key.values(), *repo.asset_checks_defs_by_key.values()]
+    return {spec.key: spec for d in definitions for spec in d.check_specs}
+
+
+def test_every_check_says_what_it_protects() -> None:
+    specs = all_check_specs()
+    assert len(specs) > 40
+    assert [k for k, spec in specs.items() if not (spec.description or "").strip()] == []
+    files_readable = specs[dg.AssetCheckKey(dg.AssetKey(["raw", "manifests"]), "files_readable")]
+    assert files_readable.description.startswith(
+        "Warns (does not block) when a file in data/raw/manifests cannot be read at all"
+    )
+    gx = specs[dg.AssetCheckKey(dg.AssetKey(["dim_stations"]), "gx_dim_stations")]
+    assert gx.description.startswith("Guards the published station dimension")
+    assert "expectations/dim_stations.json (11 expectations)" in gx.description
+    dbt = specs[dg.AssetCheckKey(dg.AssetKey(["fct_claims"]), "dbt_tests")]
+    assert "unique(claim_id)" in dbt.description
+    assert "not_null(claim_id)" in dbt.description
+
+
+def test_asset_pages_show_columns_and_the_published_table() -> None:
+    specs = {spec.key: spec for spec in defs.resolve_all_asset_specs()}
+    manifests = specs[dg.AssetKey(["raw", "manifests"])].metadata
+    columns = {c.name: c for c in manifests["dagster/column_schema"].columns}
+    assert (columns["dispatch_date"].type, columns["dispatch_date"].constraints.nullable) == (
+        "DATE",
+        False,
+    )
+    assert columns["container_no"].description == "ISO 6346, check digit valid, or null"
+    assert manifests["dagster/table_name"] == "staging.raw.manifests"
+    shipments = specs[dg.AssetKey(["fct_shipments"])].metadata
+    assert shipments["dagster/table_name"] == "ledger.main.fct_shipments"
+    assert (
+        specs[dg.AssetKey(["stg_raw__manifests"])]
+        .metadata["dagster/table_name"]
+        .startswith("staging.")
+    ), "a view is not published: it stays in staging"
+
+
+def test_ingest_bookkeeping_tables_are_assets_not_external() -> None:
+    repo = defs.get_repository_def()
+    for table in ("file_registry", "quarantine"):
+        assets_def = repo.assets_defs_by_key[dg.AssetKey(["raw", table])]
+        assert assets_def.is_executable and assets_def.node_def.name == "raw_bookkeeping"
+    job = defs.resolve_job_def("ledger_job")
+    assert "raw_bookkeeping" in {node.name for node in job.nodes}
+
+
+def test_intermediate_claim_models_read_no_claims_mart() -> None:
+    graph = defs.resolve_asset_graph()
+    for model in ("int_claim_figures", "int_resolved_claim_periods"):
+        parents = graph.get(dg.AssetKey([model])).parent_keys
+        assert dg.AssetKey(["int_claims"]) in parents
+        assert dg.AssetKey(["fct_claims"]) not in parents
+    assert graph.get(dg.AssetKey(["fct_claims"])).parent_keys == {dg.AssetKey(["int_claims"])}

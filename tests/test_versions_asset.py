@@ -91,9 +91,12 @@ def test_passing_audit_publishes_then_unchanged_then_a_new_version(
     first = materialize(ledger_home, fake_marts(10, {"m/a.csv": "aa"}, PASSING))
     assert first.success
     meta = metadata(first)
-    assert (meta["version_id"], meta["status"]) == (1, "published")
+    assert (meta["version_id"], meta["status"]) == ("v0001", "published")
     assert meta["row_counts"] == {"fct_shipments": 10}
     assert meta["input_files"] == 2
+    assert (meta["audit_results"], meta["asset_checks"]) == (2, 0), "no Dagster check ran here"
+    assert meta["data_docs/gx_fct_shipments"] == "docs/gx/index.html"
+    assert meta["served_path"] == str(ledger_home.serving_db)
     assert meta["validation"] == {
         "checks": 2,
         "passed": 2,
@@ -108,17 +111,23 @@ def test_passing_audit_publishes_then_unchanged_then_a_new_version(
     assert version.input_hashes == {"bad.csv": "ff", "m/a.csv": "aa"}
 
     again = materialize(ledger_home, fake_marts(10, {"m/a.csv": "aa"}, PASSING))
-    assert (metadata(again)["version_id"], metadata(again)["status"]) == (1, "unchanged")
+    assert (metadata(again)["version_id"], metadata(again)["status"]) == ("v0001", "unchanged")
 
     warned = [*PASSING[:1], ("rows_in_range", "warn", False)]
     third = materialize(ledger_home, fake_marts(12, {"m/a.csv": "aa", "m/b.csv": "bb"}, warned))
     meta = metadata(third)
-    assert (meta["version_id"], meta["status"]) == (2, "published")
+    assert (meta["version_id"], meta["status"]) == ("v0002", "published")
     assert (meta["validation"]["passed"], meta["validation"]["warned"]) == (1, 1)
     assert meta["diff_vs_previous"] == {
         "from_version": 1,
         "tables": {"fct_shipments": {"added": 2, "removed": 0, "changed": 0}},
     }
+    assert meta["changes"] == (
+        "since v0001\n\n"
+        "| table | added | removed | changed |\n"
+        "|---|---|---|---|\n"
+        "| fct_shipments | 2 | 0 | 0 |"
+    )
     assert [v.version_id for v in VersionStore(ledger_home).versions()] == [1, 2]
 
 

@@ -20,6 +20,13 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from packaging.version import Version
 
+from orchestration.defs.dbt.metadata import (
+    column_types,
+    dbt_tests_description,
+    published_table_name,
+    tests_by_asset,
+    with_column_types,
+)
 from orchestration.defs.partitions import dispatch_months
 from orchestration.defs.publish.store import code_version
 from orchestration.defs.quality.audit import record_results
@@ -99,15 +106,26 @@ class LedgerDbtTranslator(DagsterDbtTranslator):
         per_test = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if per_test is None:
             return None
-        name = per_test.asset_key.to_user_string()
+        if not hasattr(self, "_tests_by_asset"):
+            self._tests_by_asset: dict[int, dict[dg.AssetKey, list[str]]] = {}
+        if id(manifest) not in self._tests_by_asset:
+            self._tests_by_asset[id(manifest)] = tests_by_asset(
+                manifest, lambda test: _check_key(manifest, self, test, project)
+            )
+        tests = self._tests_by_asset[id(manifest)].get(per_test.asset_key, [])
         return dg.AssetCheckSpec(
             name=DBT_TESTS_CHECK,
             asset=per_test.asset_key,
             blocking=True,
-            description=f"Every dbt data test declared on {name} passes (not_null, unique, "
-            "accepted values, relationships, column rules, singular tests); the metadata lists "
-            "each test with its status, and a failing one blocks publish.",
+            description=dbt_tests_description(per_test.asset_key.to_user_string(), tests),
         )
+
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Storage is the published table (ledger.duckdb), not its build copy in staging."""
+        metadata = dict(super().get_metadata(dbt_resource_props))
+        if table := published_table_name(dbt_resource_props):
+            metadata["dagster/table_name"] = table
+        return metadata
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -119,6 +137,16 @@ class LedgerDbtTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] in ("seed", "snapshot"):
             return f"{dbt_resource_props['resource_type']}s"
         return fqn[1] if len(fqn) > 2 else None
+
+
+def _check_key(
+    manifest: Mapping[str, Any],
+    translator: DagsterDbtTranslator,
+    test_id: str,
+    project: DbtProject | None,
+) -> dg.AssetKey | None:
+    key = get_asset_check_key_for_test(manifest, translator, test_id, project)
+    return key.asset_key if key else None
 
 
 def _record_dbt_tests(ledger: LedgerResource, run_id: str, run_results: dict[str, Any]) -> dict:
@@ -245,10 +273,17 @@ def _build(
     # incremental: heavy tests on the big models see the rebuilt waybills only (changed_waybills)
     args = ["build", "--full-refresh"] if full else ["build", "--vars", "{changed_only: true}"]
     invocation = dbt.cli(args, context=context, raise_on_error=False)
-    for event in invocation.stream():
-        # dbt tests come as one event each: they become one dbt_tests result per model below
-        if not isinstance(event, dg.AssetCheckResult | dg.AssetObservation):
-            yield event
+    # dbt tests come as one event each: they become one dbt_tests result per model below.
+    # Models are yielded once dbt is done: only then can the database tell their column types.
+    built = [
+        event
+        for event in invocation.stream()
+        if not isinstance(event, dg.AssetCheckResult | dg.AssetObservation)
+    ]
+    with ledger.staging(read_only=True) as con:
+        types = column_types(con)
+    manifest = invocation.get_artifact("manifest.json")
+    yield from with_column_types(built, context.assets_def, manifest, types)
     run_results = invocation.get_artifact("run_results.json")
     summary = _record_dbt_tests(ledger, context.run_id, run_results)
     context.log.info(f"dbt tests: {summary}")

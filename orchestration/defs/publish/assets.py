@@ -12,6 +12,7 @@ from orchestration.defs.dbt.assets import mart_asset_keys
 from orchestration.defs.publish.store import VersionError, VersionStore, code_version, label
 from orchestration.defs.quality.audit import results_for_run
 from orchestration.incremental import clear_consumed_changes
+from orchestration.markdown import markdown_table
 from orchestration.resources import LedgerResource
 from orchestration.run_scope import INGEST_RUN_TAG
 
@@ -63,6 +64,31 @@ def _diff_summary(store: VersionStore, old: int, new: int) -> dict[str, Any]:
     }
 
 
+def checks_evaluated(context: dg.AssetExecutionContext) -> int:
+    """Asset check evaluations of this run so far (all checks run before publish)."""
+    return len(
+        context.instance.get_records_for_run(
+            context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        ).records
+    )
+
+
+def data_docs_links(audit: Sequence[dict[str, Any]]) -> dict[str, dg.MetadataValue]:
+    """One clickable link per GX suite (``data_docs/<suite>``) instead of paths inside JSON."""
+    urls = {r["suite"]: r["data_docs_url"] for r in audit if r["data_docs_url"]}
+    return {f"data_docs/{suite}": dg.MetadataValue.url(url) for suite, url in sorted(urls.items())}
+
+
+def changes_markdown(previous: str, diff: dict[str, Any]) -> str:
+    """Rows added / removed / changed per table since the previous version, as a table."""
+    if "error" in diff:
+        return f"no diff against {previous}: {diff['error']}"
+    if not diff:
+        return f"no table changed since {previous}"
+    rows = [(name, *(d[k] for k in CHANGE_KINDS)) for name, d in sorted(diff.items())]
+    return f"since {previous}\n\n" + markdown_table(["table", *CHANGE_KINDS], rows)
+
+
 @dg.asset(
     key=dg.AssetKey(["published_version"]),
     group_name="publish",
@@ -104,16 +130,21 @@ def published_version(
     for finding in result.findings:
         context.log.warning(finding.message)
     metadata: dict[str, Any] = {
-        "version_id": version.version_id,
+        "version_id": dg.MetadataValue.text(label(version.version_id)),
         "status": result.status,
-        "served_path": str(paths.serving_db),
+        "served_path": dg.MetadataValue.path(str(paths.serving_db)),
         "code_version": version.code_version,
         "fingerprint": version.fingerprint,
+        # the files the sensor counts: every file of data/raw this run's ingest registered
         "input_files": len(version.input_hashes),
+        # what the run page counts, vs the audit rows `ledger versions` counts (ok/warn/fail)
+        "asset_checks": checks_evaluated(context),
+        "audit_results": summary["checks"],
         "row_counts": dg.MetadataValue.json(version.row_counts),
         "validation": dg.MetadataValue.json(summary),
         # read-write clients and stray WALs found on published files (guard.py); [] = none
         "read_write_clients": dg.MetadataValue.json([f.message for f in result.findings]),
+        **data_docs_links(audit),
     }
     if result.status == "unchanged":
         context.log.info(
@@ -123,6 +154,9 @@ def published_version(
         diff = _diff_summary(store, result.previous.version_id, version.version_id)
         metadata["diff_vs_previous"] = dg.MetadataValue.json(
             {"from_version": result.previous.version_id, "tables": diff}
+        )
+        metadata["changes"] = dg.MetadataValue.md(
+            changes_markdown(label(result.previous.version_id), diff)
         )
         context.log.info(f"published {label(version.version_id)}; changes: {json.dumps(diff)}")
     return dg.MaterializeResult(metadata=metadata)

@@ -14,6 +14,7 @@ import duckdb
 from orchestration.defs.publish.store import code_version
 from orchestration.defs.quality.audit import SEVERITIES, record_results
 from orchestration.incremental import changed_waybills, record_validated_files, unvalidated_files
+from orchestration.paths import EXPECTATIONS_DIR
 from orchestration.resources import LedgerResource
 
 if TYPE_CHECKING:  # GX takes ~5 s to import: only a run that validates pays for it
@@ -34,6 +35,23 @@ SUITES: dict[dg.AssetKey, tuple[str, str]] = {
         "fct_claim_reconciliation",
     ),
     dg.AssetKey(["dim_stations"]): ("main.dim_stations", "dim_stations"),
+}
+# What each suite protects: the description of its check in the UI.
+PURPOSES: dict[str, str] = {
+    "raw_manifests": "Guards the raw boundary for manifests: required fields present, dates in the"
+    " study window, plausible weights, valid cargo/station/container codes, no duplicate rows.",
+    "raw_voyages": "Guards the raw boundary for port calls: vessel, port and arrival present,"
+    " known ports, departure not before arrival, valid IMO numbers, no duplicate calls.",
+    "raw_report_claims": "Guards the claims extracted from reports: one row per claim id, known"
+    " metrics and qualifiers, ranges ordered (low <= value <= high), periods and directions valid.",
+    "fct_shipments": "Guards the published shipments contract: unique shipment and waybill ids,"
+    " no missing keys, dates in the window, plausible weights and tonnes, valid codes.",
+    "agg_monthly_flows": "Guards the published monthly flows: one row per month and route,"
+    " tonnes and shipments in range, rounds low <= central <= high.",
+    "fct_claim_reconciliation": "Guards the published reconciliation: one row per claim, known"
+    " statuses, computed ranges ordered, coverage and ratios in range, every row explained.",
+    "dim_stations": "Guards the published station dimension: unique well-formed station codes,"
+    " names present, known roles, coordinates on Earth, non-negative shipment counts.",
 }
 # The two tables that grow with the input validate only what changed (row count and other
 # table-level expectations still see the whole table); the rest are small and seen whole.
@@ -93,6 +111,12 @@ def crash_row(
     }
 
 
+def expectation_count(suite: str) -> int:
+    """Read from the suite file without importing GX (~5 s)."""
+    doc = json.loads((EXPECTATIONS_DIR / f"{suite}.json").read_text(encoding="utf-8"))
+    return len(doc["expectations"])
+
+
 def build_gx_check(asset_key: dg.AssetKey, table: str, suite: str) -> dg.AssetChecksDefinition:
     """A blocking check: an error-level failure keeps downstream assets from running."""
     check_name = f"gx_{suite}"
@@ -101,7 +125,9 @@ def build_gx_check(asset_key: dg.AssetKey, table: str, suite: str) -> dg.AssetCh
         asset=asset_key,
         name=check_name,
         blocking=True,
-        description=f"Great Expectations suite expectations/{suite}.json on {table}",
+        description=f"{PURPOSES[suite]} Great Expectations suite expectations/{suite}.json"
+        f" ({expectation_count(suite)} expectations) on {table}; an error-level failure blocks"
+        " publish, warnings are recorded.",
     )
     def _check(
         context: dg.AssetCheckExecutionContext, ledger: LedgerResource

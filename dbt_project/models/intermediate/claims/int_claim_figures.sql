@@ -10,7 +10,7 @@ with
 
 claims as (
 
-    select * from {{ ref('fct_claims') }}
+    select * from {{ ref('int_claims') }}
 
 ),
 

@@ -4,7 +4,7 @@ with
 
 claims as (
 
-    select * from {{ ref('fct_claims') }}
+    select * from {{ ref('int_claims') }}
 
 ),
 

@@ -1,0 +1,111 @@
+"""What the dbt asset pages and check pages show: published table names, column types, and
+which dbt tests each model's ``dbt_tests`` check runs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+import duckdb
+
+# The published file (ledger.duckdb) attaches as catalog "ledger"; its tables are the marts.
+PUBLISHED_CATALOG = "ledger"
+PUBLISHED_SCHEMA = "main"
+
+
+def published_table_name(props: Mapping[str, Any]) -> str | None:
+    """``ledger.main.<table>`` for a model the publish step copies (a mart table), else None.
+
+    Publish copies the base tables of schema main; views and the other schemas stay in staging.
+    """
+    materialized = props.get("config", {}).get("materialized")
+    if props["resource_type"] != "model" or props.get("schema") != PUBLISHED_SCHEMA:
+        return None
+    if materialized not in ("table", "incremental"):
+        return None
+    return f"{PUBLISHED_CATALOG}.{PUBLISHED_SCHEMA}.{props.get('alias') or props['name']}"
+
+
+def readable_test_name(test: Mapping[str, Any]) -> str:
+    """``not_null(shipment_id)`` rather than ``not_null_fct_shipments_shipment_id``."""
+    generic = test.get("test_metadata") or {}
+    if not generic:
+        return test["name"]
+    column = test.get("column_name") or generic.get("kwargs", {}).get("column_name")
+    return f"{generic['name']}({column})" if column else generic["name"]
+
+
+def tests_by_asset(
+    manifest: Mapping[str, Any], asset_key_of_test: Callable[[str], dg.AssetKey | None]
+) -> dict[dg.AssetKey, list[str]]:
+    """Readable labels of the dbt data tests attached to each asset, sorted."""
+    found: dict[dg.AssetKey, list[str]] = defaultdict(list)
+    for unique_id, node in manifest["nodes"].items():
+        if node["resource_type"] == "test" and (key := asset_key_of_test(unique_id)):
+            found[key].append(readable_test_name(node))
+    return {key: sorted(labels) for key, labels in found.items()}
+
+
+def dbt_tests_description(asset: str, tests: list[str]) -> str:
+    return (
+        f"Protects {asset}: every dbt data test declared on it passes ({len(tests)} tests: "
+        f"{', '.join(tests)}). The result lists each test with its status and failing rows; a "
+        "failing error-level test blocks publish (severity warn: listed, does not block)."
+    )
+
+
+def column_types(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict[str, str]]:
+    """(schema, relation) -> {column: DuckDB type} for everything dbt built."""
+    types: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+    for schema, table, column, data_type in con.execute(
+        "select table_schema, table_name, column_name, data_type from information_schema.columns"
+        " where table_catalog = current_database() order by ordinal_position"
+    ).fetchall():
+        types[(schema, table)][column] = data_type
+    return types
+
+
+def typed_schema(
+    declared: dg.TableSchema | None, types: Mapping[str, str]
+) -> dg.TableSchema | None:
+    """The columns as built, typed, with the descriptions the dbt YAML gives them."""
+    if not types:
+        return declared
+    described = {c.name: c for c in declared.columns} if declared else {}
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=name,
+                type=data_type,
+                description=described[name].description if name in described else None,
+                tags=described[name].tags if name in described else {},
+            )
+            for name, data_type in types.items()
+        ]
+    )
+
+
+def with_column_types(
+    events: Iterable[Any],
+    assets_def: dg.AssetsDefinition,
+    manifest: Mapping[str, Any],
+    types: Mapping[tuple[str, str], Mapping[str, str]],
+) -> Iterator[Any]:
+    """Each model's materialization with ``dagster/column_schema`` typed from the database.
+
+    dbt YAML declares no data types (the SQL decides them): the asset page would show ``?``.
+    """
+    for event in events:
+        if isinstance(event, dg.Output):
+            key = assets_def.keys_by_output_name[event.output_name]
+            spec = assets_def.specs_by_key[key]
+            node = manifest["nodes"].get(spec.metadata.get("dagster_dbt/unique_id"), {})
+            schema = typed_schema(
+                spec.metadata.get("dagster/column_schema"),
+                types.get((node.get("schema"), node.get("alias") or node.get("name")), {}),
+            )
+            if schema is not None:
+                event = event.with_metadata({**event.metadata, "dagster/column_schema": schema})
+        yield event
