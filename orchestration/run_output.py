@@ -47,6 +47,7 @@ def step_stages(defs: dg.Definitions) -> dict[str, str]:
 class Stage:
     name: str
     started: float
+    ended: float = 0.0
     steps: int = 0
     materialized: list[str] = field(default_factory=list)
     checks: int = 0
@@ -88,7 +89,8 @@ def stage_lines(stage: Stage, seconds: float) -> list[str]:
         parts.append(f"{sum(o['quarantined'] for o in read)} quarantined")
     elif stage.name == "build":
         tests = sum(m.get("tests", 0) for m in stage.check_metadata)
-        parts.append(f"{len(stage.materialized)} dbt models, seeds and snapshots")
+        # a monthly table materializes once per partition of the run: count tables
+        parts.append(f"{len(set(stage.materialized))} dbt models, seeds and snapshots")
         parts.append(f"{tests} dbt data tests")
     elif stage.name == "publish":
         versions = [f"{m['version_id']} {m['status']}" for m in stage.metadata if "status" in m]
@@ -110,8 +112,12 @@ def stage_lines(stage: Stage, seconds: float) -> list[str]:
 
 
 class StageReporter(logging.Handler):
-    """Receives the run's Dagster events (as a Dagster logger) and prints a stage's line when
-    the run moves on to a later stage; ``finish`` prints the last one."""
+    """Receives the run's Dagster events (as a Dagster logger) and prints each stage's line once
+    the run is past it; ``finish`` prints the rest.
+
+    dbt runs in several steps with the GX checks of the tables they built in between, so the
+    run goes back and forth between build and audit: their lines wait for publish (or the end).
+    """
 
     def __init__(
         self,
@@ -123,20 +129,28 @@ class StageReporter(logging.Handler):
         super().__init__(logging.DEBUG)
         self.stages, self.out, self.clock = stages, out, clock
         self.before_print = before_print
-        self.current: Stage | None = None
+        self.open: dict[str, Stage] = {}
         self.lines: list[str] = []
 
     def _enter(self, name: str) -> Stage:
-        current = self.current
-        if current is None or STAGES.index(name) > STAGES.index(current.name):
-            if current is not None:
-                self._print(current)
-            self.current = Stage(name, self.clock())
-        return self.current
+        now = self.clock()
+        if name not in ("build", "audit"):
+            self._print_open(before=name)
+        stage = self.open.setdefault(name, Stage(name, now))
+        stage.ended = now
+        return stage
+
+    def _print_open(self, before: str | None = None) -> None:
+        """Print (in stage order) the open stages that come before ``before`` (None: all)."""
+        limit = STAGES.index(before) if before else len(STAGES)
+        for name in STAGES[:limit]:
+            stage = self.open.pop(name, None)
+            if stage is not None:
+                self._print(stage)
 
     def _print(self, stage: Stage) -> None:
         self.before_print()
-        for line in stage_lines(stage, self.clock() - stage.started):
+        for line in stage_lines(stage, stage.ended - stage.started):
             self.lines.append(line)
             print(line, file=self.out, flush=True)
 
@@ -163,9 +177,7 @@ class StageReporter(logging.Handler):
                 stage.checks_failed += 1
 
     def finish(self) -> None:
-        if self.current is not None:
-            self._print(self.current)
-            self.current = None
+        self._print_open()
 
 
 def reporter_logger(reporter: StageReporter) -> dg.LoggerDefinition:

@@ -116,7 +116,7 @@ def test_a_killed_backfill_leaves_the_served_version_and_the_next_run_completes_
     env = {**os.environ, "DAGSTER_HOME": str(paths.home / "dagster")}
     ledger = [sys.executable, "-m", "orchestration.cli"]
     proc = subprocess.Popen(
-        [*ledger, "run", "--months", f"{months[0]}:{months[-1]}"],
+        [*ledger, "run", "--verbose", "--months", f"{months[0]}:{months[-1]}"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

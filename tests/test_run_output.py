@@ -8,7 +8,7 @@ import re
 import pytest
 
 from orchestration.cli import build_parser
-from orchestration.defs.dbt.assets import ledger_dbt_assets
+from orchestration.defs.dbt.assets import dbt_inputs_assets, ledger_dbt_assets, monthly_dbt_assets
 from orchestration.defs.ingest.assets import ingest_checks
 from orchestration.defs.publish.store import VersionStore
 from orchestration.defs.quality.checks import SUITES, quality_checks
@@ -48,7 +48,9 @@ def test_first_run_prints_stages_files_and_where_the_result_is(sample_cli_runs: 
         rf"{INGEST_CHECKS}/{INGEST_CHECKS} checks passed {SECONDS}",
         stage_lines[0],
     )
-    dbt_nodes, dbt_checks = len(ledger_dbt_assets.keys), len(ledger_dbt_assets.check_keys)
+    dbt = (dbt_inputs_assets, monthly_dbt_assets, ledger_dbt_assets)
+    dbt_nodes = sum(len(a.keys) for a in dbt)
+    dbt_checks = sum(len(a.check_keys) for a in dbt)
     assert re.fullmatch(
         rf"build     {dbt_nodes} dbt models, seeds and snapshots; \d{{3}} dbt data tests; "
         rf"{dbt_checks}/{dbt_checks} checks passed {SECONDS}",
