@@ -97,7 +97,7 @@ def test_second_run_prints_the_file_it_read_and_what_changed(sample_cli_runs: di
     assert lines[start + 1 :] == [
         "changes since v0001 (rows added / removed / changed):",
         *(
-            f"  {name:<{width}}  +{d['added']} -{d['removed']} ~{d['changed'] or 'n/a'}"
+            f"  {name:<{width}}  +{d['added']} -{d['removed']} ~{'n/a' if d['changed'] is None else d['changed']}"
             for name, d in sorted(changed.items())
         ),
         "next:",
