@@ -21,6 +21,11 @@ INGEST_CHECKS = len(ingest_checks) + sum(key.parts[0] == "raw" for key in SUITES
 SECONDS = r"\(\d+\.\ds\)"
 
 
+def na(value: int | None) -> str:
+    """How the run output shows a changed count: n/a for a table diffed without a key."""
+    return "n/a" if value is None else str(value)
+
+
 def assert_file_lines(lines: list[str], expected: dict[str, tuple[int, int, set[str]]]) -> None:
     file_lines = [line for line in lines if line.startswith("  ") and ": " in line]
     assert len(file_lines) == len(expected)
@@ -97,7 +102,7 @@ def test_second_run_prints_the_file_it_read_and_what_changed(sample_cli_runs: di
     assert lines[start + 1 :] == [
         "changes since v0001 (rows added / removed / changed):",
         *(
-            f"  {name:<{width}}  +{d['added']} -{d['removed']} ~{'n/a' if d['changed'] is None else d['changed']}"
+            f"  {name:<{width}}  +{d['added']} -{d['removed']} ~{na(d['changed'])}"
             for name, d in sorted(changed.items())
         ),
         "next:",
