@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from orchestration.paths import LedgerPaths
+from orchestration.paths import PROJECT_ROOT, LedgerPaths
 
 
 @pytest.fixture
@@ -47,10 +49,6 @@ def sample_cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     Returns the home, the environment for `ledger` subprocesses and both runs' output.
     """
     import os
-    import subprocess
-    import sys
-
-    from orchestration.paths import PROJECT_ROOT
 
     home = tmp_path_factory.mktemp("cli_home")
     env = {**os.environ, "LEDGER_HOME": str(home)}
@@ -58,14 +56,7 @@ def sample_cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
         env.pop(name, None)
 
     def ledger(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "orchestration.cli", *args],
-            cwd=PROJECT_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
+        return run_ledger(env, *args, timeout=1800)
 
     assert ledger("generate").returncode == 0
     first = ledger("run")
@@ -99,3 +90,19 @@ def file_counts(paths: LedgerPaths) -> dict[str, tuple[int, int, set[str]]]:
         name: (accepted, quarantined, set(reasons or ()))
         for name, accepted, quarantined, reasons in rows
     }
+
+
+def run_ledger(
+    env: dict[str, str], *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`ledger ARGS` in a subprocess with this environment, as a user runs it."""
+    import subprocess
+
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

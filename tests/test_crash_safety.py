@@ -26,6 +26,7 @@ from orchestration.defs.ingest.loader import MANIFESTS, ingest_source
 from orchestration.defs.publish.store import FAULT_ENV, Version, VersionStore
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.resources import LedgerResource
+from tests.conftest import run_ledger
 
 CHANGED_FILE = "manifests/01_synthetic_manifests_2023-07_2023-09.csv"
 ROWS_REMOVED = 50
@@ -49,15 +50,7 @@ def home(tmp_path: Path) -> Iterator[tuple[LedgerPaths, dict[str, str]]]:
     yield LedgerPaths.from_env(env["LEDGER_HOME"]).ensure(), env
 
 
-def ledger(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+ledger = run_ledger
 
 
 def kill_run_when(
