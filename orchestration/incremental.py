@@ -17,7 +17,7 @@ from datetime import datetime
 
 import duckdb
 
-from orchestration.sql import sql_literal
+from orchestration.sql import sql_literal, table_exists
 
 BUILDS_DDL = """
 create table if not exists audit.dbt_builds (
@@ -58,10 +58,7 @@ def full_refresh_needed(con: duckdb.DuckDBPyConnection, code: str, part: str) ->
 
 
 def _waybill_months(con: duckdb.DuckDBPyConnection) -> str:
-    built = con.execute(
-        "select count(*) from information_schema.tables"
-        " where table_schema = 'main' and table_name = 'fct_shipments'"
-    ).fetchone()[0]
+    built = table_exists(con, "main", "fct_shipments")
     union = (
         "union all select waybill_no, strftime(dispatch_date, '%Y-%m') from main.fct_shipments"
         if built
@@ -132,11 +129,7 @@ def clear_consumed_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     ).fetchone()
     if row is None or row[0] is None:
         return 0
-    exists = con.execute(
-        "select count(*) from information_schema.tables"
-        " where table_schema = 'raw' and table_name = 'changed_keys'"
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(con, "raw", "changed_keys"):
         return 0
     cleared = con.execute("delete from raw.changed_keys where recorded_at < ?", [row[0]]).fetchone()
     return int(cleared[0]) if cleared else 0

@@ -25,6 +25,17 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether ``schema.table`` exists in the connection's database (staging built or not)."""
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables"
+            " where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
+
+
 def sql_literal(text: str) -> str:
     """For the few statements that take no bind parameters (ATTACH, INSTALL, SET)."""
     return "'" + text.replace("'", "''") + "'"

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.defs.publish.store import VERSIONS_TABLE, VersionStore, label, parse_version_id
+from orchestration.sql import table_exists
 
 RECONCILIATION_COLUMNS = [
     "claim_id",
@@ -57,19 +58,9 @@ class Changes:
     error: str | None = None
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'main' and table_name = ?",
-            [name],
-        ).fetchone()[0]
-    )
-
-
 def _served_version(con: duckdb.DuckDBPyConnection) -> str | None:
     """Read in the same session as the data, so a swap in between cannot mislabel the charts."""
-    if not _has_table(con, VERSIONS_TABLE):
+    if not table_exists(con, "main", VERSIONS_TABLE):
         return None
     row = con.execute(
         f"select version_id from main.{VERSIONS_TABLE} "  # noqa: S608 - constant table name
@@ -121,7 +112,7 @@ def load_evidence(db_path: Path) -> EvidenceData:
                     "group by reason_code order by count(*) desc, reason_code"
                 ).fetchall()
             )
-            if _has_table(con, "quarantine")
+            if table_exists(con, "main", "quarantine")
             else {}
         )
     finally:

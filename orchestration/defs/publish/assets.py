@@ -15,6 +15,7 @@ from orchestration.incremental import clear_consumed_changes
 from orchestration.markdown import markdown_table
 from orchestration.resources import LedgerResource
 from orchestration.run_scope import INGEST_RUN_TAG
+from orchestration.sql import table_exists
 
 CHANGE_KINDS = ("added", "removed", "changed")
 
@@ -39,11 +40,7 @@ def registered_input_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     The same key and content as ``inputs.input_hashes`` of data/raw, so ``ledger run`` can
     tell "unchanged" before it starts; a rejected file is a change users must see published.
     """
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'raw' and table_name = 'file_registry'"
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(con, "raw", "file_registry"):
         return {}
     rows = con.execute(
         "select source_file, file_sha256 from raw.file_registry order by source_file"
