@@ -21,8 +21,8 @@ from typing import Any
 
 import duckdb
 
-from orchestration.defs.publish.store import VersionStore, attach, connect
 from orchestration.paths import LedgerPaths
+from orchestration.publish.store import VersionStore, attach, connect
 from orchestration.sql import quote_ident, sql_literal
 
 TABLE = "fct_shipments"

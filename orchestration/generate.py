@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from orchestration.defs.ingest.parsing import MANIFEST_COLUMNS, VOYAGE_COLUMNS
+from orchestration.ingest.parsing import MANIFEST_COLUMNS, VOYAGE_COLUMNS
 from orchestration.iso6346 import check_digit_expr
 from orchestration.paths import SEEDS_DIR, LedgerPaths
 from orchestration.sql import sha256_file

@@ -133,7 +133,7 @@ def build_in_process(
 ) -> dg.ExecuteInProcessResult:
     """The build run for what the change log holds; with ``months``, those months whole, as a
     UI backfill would do."""
-    from orchestration.resources import LedgerResource
+    from orchestration.defs.resources import LedgerResource
 
     with LedgerResource().staging() as con:
         plan = plan_build(con, code)

@@ -26,9 +26,9 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     import dagster as dg
 
     from orchestration.definitions import defs
-    from orchestration.defs.publish.store import code_version
     from orchestration.generate import generate
     from orchestration.launch import run_in_process
+    from orchestration.publish.store import code_version
 
     home = tmp_path_factory.mktemp("e2e_home")
     mp = pytest.MonkeyPatch()

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestration.defs.ingest.claims import (
+from orchestration.claims import (
     CLAIM_FIELDS,
     ReportError,
     extract_claims,

@@ -9,8 +9,8 @@ import duckdb
 import pytest
 
 from orchestration.cli import build_parser, main
-from orchestration.defs.publish.store import parse_version_id
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.publish.store import parse_version_id
 
 WHERE = (
     "put manifests in data/raw/manifests/, voyages in data/raw/voyages/, "

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from orchestration.defs.publish.store import VersionStore
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.publish.store import VersionStore
 from tests.test_crash_safety import assert_served_is, ledger
 from tests.test_crash_safety import home as home  # the fixture: a fresh LEDGER_HOME and env
 

@@ -22,10 +22,10 @@ import duckdb
 import psutil
 import pytest
 
-from orchestration.defs.ingest.loader import MANIFESTS, ingest_source
-from orchestration.defs.publish.store import FAULT_ENV, Version, VersionStore
+from orchestration.defs.resources import LedgerResource
+from orchestration.ingest.loader import MANIFESTS, ingest_source
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
-from orchestration.resources import LedgerResource
+from orchestration.publish.store import FAULT_ENV, Version, VersionStore
 from tests.conftest import run_ledger
 
 CHANGED_FILE = "manifests/01_synthetic_manifests_2023-07_2023-09.csv"

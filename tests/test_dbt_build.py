@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.defs.ingest.contract import ensure_raw_schema
+from orchestration.ingest.contract import ensure_raw_schema
 from orchestration.paths import DBT_PROJECT_DIR
 
 T0 = datetime(2024, 2, 1, 8, 0)

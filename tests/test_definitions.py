@@ -10,8 +10,8 @@ from dagster._core.scheduler.instigation import TickStatus
 from orchestration.cli import DAGSTER_YAML, build_parser, dagster_instance
 from orchestration.definitions import defs
 from orchestration.defs.jobs import raw_files_sensor
+from orchestration.defs.resources import LedgerResource
 from orchestration.paths import LedgerPaths
-from orchestration.resources import LedgerResource
 
 
 def test_definitions_load_with_job_schedule_sensor() -> None:

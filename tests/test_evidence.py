@@ -13,12 +13,12 @@ import duckdb
 import pytest
 
 from orchestration.defs.evidence.assets import evidence_report
-from orchestration.defs.evidence.charts import SYNTHETIC_LABEL
-from orchestration.defs.evidence.data import load_evidence
-from orchestration.defs.evidence.page import render_evidence
-from orchestration.defs.publish.store import VERSIONS_TABLE, VersionStore
+from orchestration.defs.resources import LedgerResource
+from orchestration.evidence.charts import SYNTHETIC_LABEL
+from orchestration.evidence.data import load_evidence
+from orchestration.evidence.page import render_evidence
 from orchestration.paths import LedgerPaths
-from orchestration.resources import LedgerResource
+from orchestration.publish.store import VERSIONS_TABLE, VersionStore
 
 MONTHS = [date(2023, 8, 1), date(2023, 9, 1), date(2023, 10, 1), date(2023, 11, 1),
           date(2023, 12, 1), date(2024, 1, 1)]  # fmt: skip
@@ -233,7 +233,7 @@ def test_claims_outside_the_data_are_listed_with_why(tmp_path: Path) -> None:
 def test_chart_axes_one_unit_each_and_clipped_to_the_data(tmp_path: Path) -> None:
     from matplotlib.dates import num2date
 
-    from orchestration.defs.evidence import charts
+    from orchestration.evidence import charts
 
     data = load_evidence(build_version_db(tmp_path / "ledger.duckdb"))
     figures = []

@@ -17,10 +17,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from orchestration.defs.ingest import readers
-from orchestration.defs.ingest.loader import MANIFESTS, ingest_source
+from orchestration.defs.resources import LedgerResource
+from orchestration.ingest import readers
+from orchestration.ingest.loader import MANIFESTS, ingest_source
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
-from orchestration.resources import LedgerResource
 from tests.test_ingest import HEADER, query, row, write
 
 CANONICAL = HEADER.split(",")
@@ -30,8 +30,8 @@ CANONICAL = HEADER.split(",")
 INGEST_ONE = """
 import json, re, sys
 from pathlib import Path
-from orchestration.defs.ingest.loader import MANIFESTS, ingest_source
-from orchestration.resources import LedgerResource
+from orchestration.ingest.loader import MANIFESTS, ingest_source
+from orchestration.defs.resources import LedgerResource
 
 outcomes = ingest_source(LedgerResource(home=sys.argv[1]), MANIFESTS, log=print, warn=print)
 status = Path("/proc/self/status").read_text()

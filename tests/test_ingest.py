@@ -15,10 +15,10 @@ import polars as pl
 import pytest
 
 from orchestration.defs.ingest.assets import conservation_problems, ingest_assets, ingest_checks
-from orchestration.defs.ingest.loader import MANIFESTS, FileOutcome, TableSource, ingest_source
+from orchestration.defs.resources import LedgerResource
+from orchestration.ingest.loader import MANIFESTS, FileOutcome, TableSource, ingest_source
 from orchestration.iso6346 import check_digit
 from orchestration.paths import LedgerPaths
-from orchestration.resources import LedgerResource
 
 HEADER = (
     "waybill_no,dispatch_date,origin_station_code,origin_station,destination_station_code,"

@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from orchestration.defs.ingest.parsing import (
+from orchestration.ingest.parsing import (
     MANIFEST_COLUMNS,
     MANIFEST_REQUIRED,
     Lookups,
@@ -21,7 +21,7 @@ from orchestration.defs.ingest.parsing import (
     unit_factor_expr,
     weight_parts,
 )
-from orchestration.defs.ingest.stations import StationIndex
+from orchestration.ingest.stations import StationIndex
 
 
 def _eval(values: list[str | None], expr) -> list:

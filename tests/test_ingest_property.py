@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orchestration.defs.ingest.assets import conservation_problems
-from orchestration.defs.ingest.loader import MANIFESTS, ingest_source
+from orchestration.defs.resources import LedgerResource
+from orchestration.ingest.loader import MANIFESTS, ingest_source
 from orchestration.iso6346 import check_digit
-from orchestration.resources import LedgerResource
 
 CONTAINER = f"MSCU123456{check_digit('MSCU123456')}"
 ROW_REASONS = {

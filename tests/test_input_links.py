@@ -9,10 +9,10 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from orchestration.defs.ingest.loader import MANIFESTS, ingest_source
+from orchestration.defs.resources import LedgerResource
+from orchestration.ingest.loader import MANIFESTS, ingest_source
 from orchestration.inputs import input_hashes
 from orchestration.paths import LedgerPaths
-from orchestration.resources import LedgerResource
 from tests.test_ingest import HEADER, materialize, query, row, write
 
 SECRET = "TOPSECRET-4f1c9a"

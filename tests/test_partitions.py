@@ -163,8 +163,8 @@ def test_after_an_ingest_run_the_sensor_requests_the_months_it_touched(
     import dagster as dg
 
     from orchestration.defs.jobs import build_after_ingest
+    from orchestration.defs.resources import LedgerResource
     from orchestration.generate import generate_day
-    from orchestration.resources import LedgerResource
 
     paths = copied_home(pipeline_run, tmp_path, monkeypatch)
     generate_day(paths.raw_dir, date(2024, 1, 9), 50)

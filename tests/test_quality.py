@@ -13,9 +13,9 @@ import duckdb
 import pytest
 
 from orchestration.defs.quality.checks import SUITES, build_gx_check, quality_checks
-from orchestration.defs.quality.gx import gx_context, load_suite, validate_table
+from orchestration.defs.resources import LedgerResource
 from orchestration.paths import EXPECTATIONS_DIR
-from orchestration.resources import LedgerResource
+from orchestration.quality.gx import gx_context, load_suite, validate_table
 
 ROWS = 60
 

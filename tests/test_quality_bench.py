@@ -18,7 +18,7 @@ BAD_EVERY = 1000  # one container in a thousand breaks ISO 6346
 
 CHILD = """
 import json, sys, duckdb
-from orchestration.defs.quality.gx import validate_table
+from orchestration.quality.gx import validate_table
 with duckdb.connect(sys.argv[1], read_only=True) as con:
     con.execute("set enable_progress_bar = false")
     s = validate_table(con, "fct_shipments", "fct_shipments")

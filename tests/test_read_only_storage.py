@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.defs.publish.store import VersionStore
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.publish.store import VersionStore
 from tests.test_versions import BASE, publish, stage
 
 VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -243,7 +243,7 @@ def test_a_missing_home_is_an_error_and_is_not_created(tmp_path: Path, args: tup
 # Reads the registry in a loop, as `ledger versions` does, until told to stop; then once more.
 REGISTRY_READER = """
 import json, os, sys
-from orchestration.defs.publish.store import VersionStore
+from orchestration.publish.store import VersionStore
 from orchestration.paths import LedgerPaths
 
 store, stop = VersionStore(LedgerPaths.from_env()), sys.argv[1]

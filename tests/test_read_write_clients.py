@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.defs.publish.guard import GUARD_TARGET, Finding
-from orchestration.defs.publish.store import VersionStore
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.publish.guard import GUARD_TARGET, Finding
+from orchestration.publish.store import VersionStore
 from tests.test_versions import BASE, publish, served_counts, stage
 
 # Opens the file read-write like DBeaver, then tries to change it until told to stop; prints

@@ -13,10 +13,10 @@ import pytest
 
 from orchestration.definitions import defs
 from orchestration.defs.jobs import daily_ledger, raw_files_sensor
-from orchestration.defs.publish.store import VersionStore, code_version
+from orchestration.defs.resources import LedgerResource
 from orchestration.inputs import fingerprint_of, input_hashes
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
-from orchestration.resources import LedgerResource
+from orchestration.publish.store import VersionStore, code_version
 from tests.test_versions import BASE, stage
 
 HEAVY = ("dagster", "dbt", "great_expectations", "matplotlib")

@@ -10,8 +10,8 @@ import pytest
 from orchestration.cli import build_parser
 from orchestration.defs.dbt.assets import dbt_inputs_assets, ledger_dbt_assets, monthly_dbt_assets
 from orchestration.defs.ingest.assets import ingest_checks
-from orchestration.defs.publish.store import VersionStore
 from orchestration.defs.quality.checks import SUITES, quality_checks
+from orchestration.publish.store import VersionStore
 from orchestration.run_output import TOP_REASONS, DbtProgress, change_lines, file_line
 from tests.conftest import SHORTENED_MANIFEST, file_counts
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.defs.publish.commands import register
-from orchestration.defs.publish.store import VersionError, VersionStore, code_version
 from orchestration.inputs import fingerprint_of
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.publish.commands import register
+from orchestration.publish.store import VersionError, VersionStore, code_version
 
 
 def stage(paths: LedgerPaths, shipments: dict[str, float], quarantine: int = 2) -> None:

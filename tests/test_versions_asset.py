@@ -7,12 +7,12 @@ import dagster as dg
 import duckdb
 
 from orchestration.defs.dbt.assets import mart_asset_keys
-from orchestration.defs.ingest.contract import ensure_raw_schema
 from orchestration.defs.publish.assets import published_version
-from orchestration.defs.publish.store import VersionStore
-from orchestration.defs.quality.audit import record_results
+from orchestration.defs.resources import LedgerResource
+from orchestration.ingest.contract import ensure_raw_schema
 from orchestration.paths import LedgerPaths
-from orchestration.resources import LedgerResource
+from orchestration.publish.store import VersionStore
+from orchestration.quality.audit import record_results
 
 
 def fake_marts(shipments: int, files: dict[str, str], audit: list[tuple[str, str, bool]]):

@@ -15,14 +15,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.defs.publish.store import FAULT_ENV, VersionStore
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.publish.store import FAULT_ENV, VersionStore
 from tests.test_read_write_clients import HOLDER, refused
 
 PUBLISHER = """
 import sys
 import duckdb
-from orchestration.defs.publish.store import VersionStore
+from orchestration.publish.store import VersionStore
 from orchestration.paths import LedgerPaths
 
 duckdb.execute("select ?", [1])  # warm up: the first bound parameter imports pandas (~1.4 s)

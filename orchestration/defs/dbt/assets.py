@@ -1,14 +1,11 @@
 """dbt models as Dagster assets: one lineage graph from raw files to published marts."""
 
-import importlib.metadata
 import json
 import os
 import shutil
-import sys
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,6 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 # Not re-exported by dagster_dbt, but the function its check specs are built with: using it
 # keeps each test on the same model as the dbt_tests spec that LedgerDbtTranslator declares.
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
-from packaging.version import Version
 
 from orchestration.defs.dbt.metadata import (
     column_types,
@@ -27,60 +23,16 @@ from orchestration.defs.dbt.metadata import (
     tests_by_asset,
     with_column_types,
 )
+from orchestration.defs.dbt.resources import dbt_project
 from orchestration.defs.partitions import dispatch_months
-from orchestration.defs.publish.store import code_version
-from orchestration.defs.quality.audit import record_results
+from orchestration.defs.resources import LedgerResource
 from orchestration.incremental import MONTHLY, full_refresh_needed, queue_months, record_build
 from orchestration.markdown import markdown_table
-from orchestration.paths import DBT_PROJECT_DIR, LedgerPaths
-from orchestration.resources import LedgerResource
+from orchestration.publish.store import code_version
+from orchestration.quality.audit import record_results
 from orchestration.run_scope import SCOPE_CHANGED, SCOPE_TAG
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=Path("target"))
-# The venv's dbt, even when the venv is not on PATH (`.venv/bin/ledger run`, IDEs, CI).
-DBT_EXECUTABLE = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
-
-
 KEEP_TARGETS = 5  # invocation target folders kept in dbt_project/target
-
-
-class LedgerDbtCliResource(DbtCliResource):
-    """dbt-core is installed in this venv (pinned in uv.lock): read its version from there.
-
-    dagster-dbt otherwise starts ``dbt --version`` in a subprocess before the first command of
-    every run, only to learn that it is dbt-core and not Fusion: 3 s of a ~45 s sample run.
-    """
-
-    @cached_property
-    def _cli_version(self) -> Version:
-        return Version(importlib.metadata.version("dbt-core"))
-
-
-def _manifest_is_stale() -> bool:
-    """Parse again when any project file is newer than the manifest (cheap mtime walk)."""
-    manifest = dbt_project.manifest_path
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    for folder in ("models", "seeds", "macros", "snapshots", "tests"):
-        sources.extend((DBT_PROJECT_DIR / folder).rglob("*"))
-    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
-
-
-# dbt runs in three steps (see below): a test runs in the step where all the models it reads are
-# built or already upstream ("buildable"), not with the first one (dbt's default, "eager"), which
-# on a fresh database would test a relationship against a model not built yet. dagster-dbt
-# reads this variable as the user's choice and still overrides it when it subsets checks.
-os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
-# Parse with the same profile env as the runs, or dbt discards its partial-parse cache (~10 s).
-os.environ.setdefault("LEDGER_STAGING_DB", str(LedgerPaths.from_env().staging_db))
-# `dagster dev` re-parses on every load; elsewhere parse only when the manifest is missing or
-# older than the project, so a fresh clone and the tests need no separate `dbt parse` step.
-if dbt_project.preparer.using_dagster_dev() or _manifest_is_stale():
-    LedgerDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE).cli(
-        ["parse", "--quiet"], target_path=dbt_project.target_path
-    ).wait()
 
 
 DBT_TESTS_CHECK = "dbt_tests"
@@ -255,7 +207,8 @@ def _build(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, ledger: LedgerResource, part: str
 ) -> Iterator[Any]:
     """One dbt build of the selected models and their tests, into the staging database only."""
-    # dbt reads the database path from the environment (profiles.yml): point it at this home.
+    # dbt reads the database path from the environment (profiles.yml) and dagster-dbt passes
+    # os.environ on (its CLI resource takes no env): point it at this home.
     os.environ["LEDGER_STAGING_DB"] = str(ledger.paths.staging_db)
     code = code_version()
     with ledger.staging() as con:

@@ -1,1 +1,0 @@
-"""Evidence for analysts: charts and an HTML summary of each published version."""

@@ -6,7 +6,7 @@ import os
 
 import dagster as dg
 
-from orchestration.resources import LedgerResource
+from orchestration.defs.resources import LedgerResource
 
 # A half-size thumbnail is embedded in the run's metadata; anything bigger would bloat the event
 # log, and the full-size file is linked either way.
@@ -29,9 +29,9 @@ def evidence_report(
     # matplotlib costs ~2 s to import: loading the definitions (UI, sensor ticks) skips it
     from matplotlib import image
 
-    from orchestration.defs.evidence.data import changes_since_previous, load_evidence
-    from orchestration.defs.evidence.page import summary_facts, write_evidence
-    from orchestration.defs.publish.store import VersionStore
+    from orchestration.evidence.data import changes_since_previous, load_evidence
+    from orchestration.evidence.page import summary_facts, write_evidence
+    from orchestration.publish.store import VersionStore
 
     paths = ledger.paths
     served = paths.serving_db

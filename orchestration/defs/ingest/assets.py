@@ -14,8 +14,10 @@ import dagster as dg
 import duckdb
 from dagster import AssetExecutionContext
 
-from orchestration.defs.ingest.contract import ensure_raw_schema
-from orchestration.defs.ingest.loader import (
+from orchestration.defs.ingest.schema import raw_table_metadata
+from orchestration.defs.resources import LedgerResource
+from orchestration.ingest.contract import ensure_raw_schema
+from orchestration.ingest.loader import (
     MANIFESTS,
     VOYAGES,
     FileOutcome,
@@ -23,9 +25,7 @@ from orchestration.defs.ingest.loader import (
     Source,
     ingest_source,
 )
-from orchestration.defs.ingest.schema import raw_table_metadata
 from orchestration.markdown import markdown_table
-from orchestration.resources import LedgerResource
 
 REPORTS = ReportSource()
 GROUP = "ingest"

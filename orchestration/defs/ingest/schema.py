@@ -7,7 +7,7 @@ import re
 
 import dagster as dg
 
-from orchestration.defs.ingest.contract import DDL, RAW_SCHEMA, contract_columns
+from orchestration.ingest.contract import DDL, RAW_SCHEMA, contract_columns
 
 _COMMENT = re.compile(r"^\s*(\w+)\s.*?--\s*(.+?)\s*$")
 

@@ -9,11 +9,11 @@ import dagster as dg
 import duckdb
 
 from orchestration.defs.dbt.assets import mart_asset_keys
-from orchestration.defs.publish.store import VersionError, VersionStore, code_version, label
-from orchestration.defs.quality.audit import results_for_run
+from orchestration.defs.resources import LedgerResource
 from orchestration.incremental import clear_consumed_changes
 from orchestration.markdown import markdown_table
-from orchestration.resources import LedgerResource
+from orchestration.publish.store import VersionError, VersionStore, code_version, label
+from orchestration.quality.audit import results_for_run
 from orchestration.run_scope import INGEST_RUN_TAG
 from orchestration.sql import table_exists
 

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 import duckdb
 
-from orchestration.defs.publish.store import code_version
-from orchestration.defs.quality.audit import SEVERITIES, record_results
+from orchestration.defs.resources import LedgerResource
 from orchestration.incremental import changed_waybills, record_validated_files, unvalidated_files
 from orchestration.paths import EXPECTATIONS_DIR
-from orchestration.resources import LedgerResource
+from orchestration.publish.store import code_version
+from orchestration.quality.audit import SEVERITIES, record_results
 
 if TYPE_CHECKING:  # GX takes ~5 s to import: only a run that validates pays for it
-    from orchestration.defs.quality.gx import ValidationSummary
+    from orchestration.quality.gx import ValidationSummary
 
 # asset key -> (table in the staging db, suite file in expectations/). GX guards the raw boundary
 # and the published contract; dbt tests hold the rules inside the models (consistency between
@@ -132,7 +132,7 @@ def build_gx_check(asset_key: dg.AssetKey, table: str, suite: str) -> dg.AssetCh
     def _check(
         context: dg.AssetCheckExecutionContext, ledger: LedgerResource
     ) -> dg.AssetCheckResult:
-        from orchestration.defs.quality.gx import validate_table
+        from orchestration.quality.gx import validate_table
 
         run_id = context.run.run_id
         asset = asset_key.to_user_string()

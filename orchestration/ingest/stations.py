@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from orchestration.defs.ingest.exprs import Rule, code_text_expr, lookup_key, quoted
+from orchestration.ingest.exprs import Rule, code_text_expr, lookup_key, quoted
 
 SIDES = ("origin", "destination")
 MATCHED_BY = ("code", "name")

@@ -41,9 +41,9 @@ from great_expectations.data_context.types.resource_identifiers import (
 )
 from great_expectations.validator.v1_validator import Validator as V1Validator
 
-from orchestration.defs.quality.audit import SEVERITIES
-from orchestration.defs.quality.offline_docs import make_offline
 from orchestration.paths import EXPECTATIONS_DIR
+from orchestration.quality.audit import SEVERITIES
+from orchestration.quality.offline_docs import make_offline
 from orchestration.sql import quote_ident
 
 _GX_SEVERITY = {"error": "critical", "warn": "warning"}

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
-from orchestration.defs.evidence.data import EvidenceData
+from orchestration.evidence.data import EvidenceData
 
 SYNTHETIC_LABEL = "SYNTHETIC DATA"
 STATUS_COLOURS = {

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from orchestration.defs.ingest import claims as claims_package
-from orchestration.defs.ingest.claims.reports import ReportError, read_report
+from orchestration import claims as claims_package
+from orchestration.claims.reports import ReportError, read_report
 
 
 def _report_paths(path: Path) -> list[Path]:

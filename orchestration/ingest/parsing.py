@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from orchestration.defs.ingest.exprs import (
+from orchestration.ingest.exprs import (
     Rule,
     clean_text,
     code_text_expr,
@@ -23,7 +23,7 @@ from orchestration.defs.ingest.exprs import (
     lookup_key,
     quoted,
 )
-from orchestration.defs.ingest.stations import (
+from orchestration.ingest.stations import (
     StationIndex,
     output_columns,
     resolution_stages,

@@ -29,9 +29,9 @@ Rules (also shown by `ledger claims extract --help`):
   with claim_id ``<report_id>:c<n>`` (n = 1-based position in the front matter) and no offsets.
 """
 
-from orchestration.defs.ingest.claims.cli import register
-from orchestration.defs.ingest.claims.extraction import extract_claims
-from orchestration.defs.ingest.claims.reports import (
+from orchestration.claims.cli import register
+from orchestration.claims.extraction import extract_claims
+from orchestration.claims.reports import (
     CLAIM_FIELDS,
     FRONT_MATTER_KEYS,
     METRICS,

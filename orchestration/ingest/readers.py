@@ -21,8 +21,8 @@ from typing import BinaryIO, TextIO
 import numpy as np
 import polars as pl
 
-from orchestration.defs.ingest.exprs import clean_text, excerpt
-from orchestration.defs.ingest.parsing import (
+from orchestration.ingest.exprs import clean_text, excerpt
+from orchestration.ingest.parsing import (
     ENCODING_ERROR_CHAR,
     map_headers,
     missing_required,

@@ -24,10 +24,11 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from orchestration.defs.ingest.claims import ReportError, read_report
-from orchestration.defs.ingest.contract import reset_if_outdated
-from orchestration.defs.ingest.exprs import excerpt
-from orchestration.defs.ingest.parsing import (
+from orchestration.claims import ReportError, read_report
+from orchestration.defs.resources import LedgerResource
+from orchestration.ingest.contract import reset_if_outdated
+from orchestration.ingest.exprs import excerpt
+from orchestration.ingest.parsing import (
     MANIFEST_COLUMNS,
     MANIFEST_REQUIRED,
     VOYAGE_COLUMNS,
@@ -39,10 +40,9 @@ from orchestration.defs.ingest.parsing import (
     parse_date_expr,
     voyage_plan,
 )
-from orchestration.defs.ingest.readers import FileRejected, error_text, read_table
-from orchestration.defs.ingest.stations import match_details
+from orchestration.ingest.readers import FileRejected, error_text, read_table
+from orchestration.ingest.stations import match_details
 from orchestration.inputs import LINK_OUTSIDE_RAW, current_files, file_digest, leaves_raw
-from orchestration.resources import LedgerResource
 from orchestration.sql import quote_ident, transaction
 
 Log = Callable[[str], None]

@@ -11,7 +11,7 @@ import calendar
 import re
 from datetime import date
 
-from orchestration.defs.ingest.claims.numbers import (
+from orchestration.claims.numbers import (
     MONTH,
     MONTHS,
     SMALL,

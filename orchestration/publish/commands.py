@@ -17,8 +17,8 @@ from typing import Any
 
 import duckdb
 
-from orchestration.defs.publish.store import Version, VersionError, VersionStore, label
 from orchestration.paths import LedgerPaths
+from orchestration.publish.store import Version, VersionError, VersionStore, label
 from orchestration.storage import StorageError, require_home
 
 LONG_TEXT = 40  # a changed value longer than this is not printed by `ledger diff`

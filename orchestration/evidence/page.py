@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from orchestration.defs.evidence.charts import (
+from orchestration.evidence.charts import (
     STATUS_COLOURS,
     SYNTHETIC_LABEL,
     claims_chart,
@@ -24,7 +24,7 @@ from orchestration.defs.evidence.charts import (
     routes_chart,
     unplottable_claims,
 )
-from orchestration.defs.evidence.data import Changes, EvidenceData, load_evidence
+from orchestration.evidence.data import Changes, EvidenceData, load_evidence
 
 METRIC_LABELS = {
     "explosives_tonnes": "explosive cargo, tonnes",
@@ -35,7 +35,7 @@ METRIC_LABELS = {
 ROUNDS_FACT = "rounds, mass method (low – central – high)"
 
 _ENV = Environment(
-    loader=PackageLoader("orchestration.defs.evidence", "templates"),
+    loader=PackageLoader("orchestration.evidence", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
     undefined=StrictUndefined,
     trim_blocks=True,

@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 
 from orchestration.dagster_runs import process_tags
+from orchestration.defs.dbt.resources import DBT_EXECUTABLE, LedgerDbtCliResource, dbt_project
 from orchestration.paths import LedgerPaths
 from orchestration.run_lock import RunInProgress, acquire
 from orchestration.sql import MEMORY_LIMIT
@@ -67,3 +68,20 @@ class LedgerResource(dg.ConfigurableResource):
             yield con
         finally:
             con.close()
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    """Resources and the executor shared by every asset and job (the UI's launches included)."""
+    return dg.Definitions(
+        # In-process for every job, the UI's "Materialize all" and backfills included.
+        executor=dg.in_process_executor,
+        resources={
+            "ledger": LedgerResource(),
+            "dbt": LedgerDbtCliResource(
+                project_dir=dbt_project,
+                profiles_dir=dbt_project.project_dir,
+                dbt_executable=DBT_EXECUTABLE,
+            ),
+        },
+    )

@@ -85,7 +85,7 @@ def vendor_sources() -> dict[str, Path]:
         f"{VENDOR}/vega/vega5.js": vega / "vega5.js",
         f"{VENDOR}/vega/vega-lite5.js": vega / "vega-lite5.js",
         f"{VENDOR}/vega/vega-embed6.js": vega / "vega-embed6.js",
-        TABLE_SCRIPT: files("orchestration.defs.quality") / "static" / "gx_table.js",
+        TABLE_SCRIPT: files("orchestration.quality") / "static" / "gx_table.js",
     }
 
 

@@ -7,14 +7,14 @@ from bisect import bisect_right
 from datetime import date
 from typing import Any
 
-from orchestration.defs.ingest.claims.numbers import (
+from orchestration.claims.numbers import (
     CLAIM_RE,
     QUALIFIER_WORDS,
     UNIT_METRICS,
     mask_traps,
     parse_number,
 )
-from orchestration.defs.ingest.claims.periods import Period, find_period
+from orchestration.claims.periods import Period, find_period
 
 Direction = tuple[str | None, str | None]
 

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from orchestration.defs.publish.store import VERSIONS_TABLE, VersionStore, label, parse_version_id
+from orchestration.publish.store import VERSIONS_TABLE, VersionStore, label, parse_version_id
 from orchestration.sql import table_exists
 
 RECONCILIATION_COLUMNS = [

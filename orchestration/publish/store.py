@@ -35,17 +35,17 @@ from typing import Any
 
 import duckdb
 
-from orchestration.defs.publish.comments import (
+from orchestration.inputs import fingerprint_of
+from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.publish.comments import (
     VERSIONS_COLUMN_COMMENTS,
     VERSIONS_TABLE_COMMENT,
     comment_table,
     copy_comments,
 )
-from orchestration.defs.publish.diff_values import changed_values
-from orchestration.defs.publish.guard import Finding, guard_wal, read_write_client, wal_path
-from orchestration.defs.publish.registry import read_registry
-from orchestration.inputs import fingerprint_of
-from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.publish.diff_values import changed_values
+from orchestration.publish.guard import Finding, guard_wal, read_write_client, wal_path
+from orchestration.publish.registry import read_registry
 from orchestration.sql import MEMORY_LIMIT, quote_ident, sql_literal
 from orchestration.storage import cannot_write
 

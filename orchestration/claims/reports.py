@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from orchestration.defs.ingest.claims.extraction import extract_claims
+from orchestration.claims.extraction import extract_claims
 
 CLAIM_FIELDS = (
     "report_id",

@@ -1,0 +1,60 @@
+"""The dbt project and the dbt CLI resource every dbt step runs through."""
+
+import importlib.metadata
+import os
+import shutil
+import sys
+from functools import cached_property
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+from packaging.version import Version
+
+from orchestration.paths import DBT_PROJECT_DIR, LedgerPaths
+
+# The venv's dbt, even when the venv is not on PATH (`.venv/bin/ledger run`, IDEs, CI).
+DBT_EXECUTABLE = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
+
+
+class LedgerDbtCliResource(DbtCliResource):
+    """dbt-core is installed in this venv (pinned in uv.lock): read its version from there.
+
+    dagster-dbt otherwise starts ``dbt --version`` in a subprocess before the first command of
+    every run, only to learn that it is dbt-core and not Fusion: 3 s of a ~45 s sample run.
+    dagster-dbt 0.29 has no public setting for this (the engine detection came with
+    dagster-io/dagster#31337); this private override is the one place we reach inside it.
+    """
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        return Version(importlib.metadata.version("dbt-core"))
+
+
+def _manifest_is_stale(project: DbtProject) -> bool:
+    """Cheap: an mtime walk of the project, no dbt."""
+    manifest = project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "seeds", "macros", "snapshots", "tests"):
+        sources.extend((DBT_PROJECT_DIR / folder).rglob("*"))
+    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+
+
+def _parse(project: DbtProject) -> None:
+    # Parse with the same profile env as the runs, or dbt discards its partial-parse
+    # cache (~10 s). dagster-dbt's CLI resource takes no env: it passes os.environ on.
+    os.environ.setdefault("LEDGER_STAGING_DB", str(LedgerPaths.from_env().staging_db))
+    LedgerDbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
+        ["parse", "--quiet"], target_path=project.target_path
+    ).wait()
+
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=Path("target"))
+# dagster-dbt's `prepare_if_dev()` parses under `dagster dev` only, and its preparer runs the
+# `dbt` on PATH (absent when the venv is not activated, and DbtProject takes no preparer of
+# ours in 0.29). A fresh clone, `ledger run` and the tests need a manifest too: parse when it
+# is missing or older than a project file; an unchanged project costs an mtime walk.
+if dbt_project.preparer.using_dagster_dev() or _manifest_is_stale(dbt_project):
+    _parse(dbt_project)

@@ -1,0 +1,1 @@
+"""Evidence for analysts: charts and an HTML summary of each published version."""

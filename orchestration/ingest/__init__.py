@@ -1,0 +1,1 @@
+"""Reading raw manifest and voyage files into the typed raw tables, with quarantine."""

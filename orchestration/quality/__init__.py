@@ -1,0 +1,1 @@
+"""Great Expectations validation and the audit trail that gates publish."""
