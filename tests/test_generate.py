@@ -18,11 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestration.cli import main as ledger
-from orchestration.generate import (
-    ENGLISH_VARIANT_HEADERS,
-    RUSSIAN_HEADERS,
-    generate,
-)
+from orchestration.generate import generate
+from orchestration.generate.dialects import ENGLISH_VARIANT_HEADERS, RUSSIAN_HEADERS
 from orchestration.iso6346 import CHAR_VALUES, check_digit, check_digit_expr, is_valid_expr
 from orchestration.paths import SEEDS_DIR
 
