@@ -380,7 +380,7 @@ def test_evidence_rows_trace_every_computed_figure(built: duckdb.DuckDBPyConnect
             built,
             "select f.claim_id from main.fct_claim_reconciliation f"
             " left join (select claim_id, count(*) as n, sum(gross_cargo_tonnes) as t"
-            "   from intermediate.int_claim_evidence group by claim_id) e using (claim_id)"
+            "   from main.fct_claim_evidence group by claim_id) e using (claim_id)"
             " where coalesce(e.n, 0) <> f.evidence_rows"
             "    or (f.metric = 'explosives_tonnes' and abs(e.t - f.computed_central) > 1e-9)",
         )
@@ -388,7 +388,7 @@ def test_evidence_rows_trace_every_computed_figure(built: duckdb.DuckDBPyConnect
     )
     assert rows(
         built,
-        "select waybill_no, source_file, source_row from intermediate.int_claim_evidence"
+        "select waybill_no, source_file, source_row from main.fct_claim_evidence"
         " where claim_id = 'r1:10' order by waybill_no",
     ) == [
         ("W001", "manifests/a.csv", 1),
@@ -440,6 +440,7 @@ def test_every_mart_table_has_is_synthetic(built: duckdb.DuckDBPyConnection) -> 
                 "fct_claims",
                 "fct_munitions_equivalent",
                 "fct_shipments",
+                "fct_voyages",
                 "fct_waybill_versions",
                 "quarantine",
             ]

@@ -41,9 +41,11 @@ def sample_home(pipeline_run: dict, tmp_path_factory: pytest.TempPathFactory) ->
 def test_every_published_table_and_column_has_a_comment(served) -> None:
     tables = served.execute(
         "select table_name, coalesce(trim(comment), '') from duckdb_tables() "
-        "where database_name = current_database() order by 1"
+        "where database_name = current_database() union all "
+        "select view_name, coalesce(trim(comment), '') from duckdb_views() "
+        "where database_name = current_database() and not internal order by 1"
     ).fetchall()
-    assert {"fct_claim_evidence", "fct_waybill_versions", "ledger_versions", "quarantine"} <= {
+    assert {"fct_claim_evidence", "fct_voyages", "ledger_versions", "quarantine"} <= {
         t for t, _ in tables
     }
     assert [t for t, comment in tables if not comment] == []

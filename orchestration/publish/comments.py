@@ -33,21 +33,24 @@ VERSIONS_COLUMN_COMMENTS: dict[str, str] = {
 
 
 def copy_comments(con: duckdb.DuckDBPyConnection, source: str, tables: Sequence[str]) -> None:
-    """Give ``main.<table>`` of the current database the comments of ``<source>.main.<table>``."""
+    """Give ``main.<table>`` (or view) of the current database the comments of
+    ``<source>.main.<table>``."""
     if not tables:
         return
     table_comments = con.execute(
-        "select table_name, comment from duckdb_tables() where database_name = ? "
-        "and schema_name = 'main' and list_contains(?, table_name) and comment is not null",
-        [source, list(tables)],
+        "select 'table', table_name, comment from duckdb_tables() where database_name = ? "
+        "and schema_name = 'main' and list_contains(?, table_name) and comment is not null "
+        "union all select 'view', view_name, comment from duckdb_views() where database_name = ? "
+        "and schema_name = 'main' and list_contains(?, view_name) and comment is not null",
+        [source, list(tables), source, list(tables)],
     ).fetchall()
     column_comments = con.execute(
         "select table_name, column_name, comment from duckdb_columns() where database_name = ? "
         "and schema_name = 'main' and list_contains(?, table_name) and comment is not null",
         [source, list(tables)],
     ).fetchall()
-    for table, comment in table_comments:
-        _comment(con, "table", f"main.{quote_ident(table)}", comment)
+    for kind, table, comment in table_comments:
+        _comment(con, kind, f"main.{quote_ident(table)}", comment)
     for table, column, comment in column_comments:
         _comment(con, "column", f"main.{quote_ident(table)}.{quote_ident(column)}", comment)
 

@@ -58,6 +58,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "fct_shipments": ("waybill_no",),
     "fct_munitions_equivalent": ("waybill_no",),
     "fct_waybill_versions": ("waybill_no", "source_file", "source_row"),
+    "fct_voyages": ("voyage_id",),
     "agg_munitions_by_profile": ("month", "route_id", "profile_id"),
     "agg_monthly_flows": ("month", "route_id"),
     "fct_claims": ("claim_id",),
@@ -213,6 +214,17 @@ def main_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
         [catalog, VERSIONS_TABLE],
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def main_views(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, str]:
+    """Views of schema main and their CREATE statements. Their queries name tables without a
+    catalog (dbt: ``ref(...).include(database=False)``), so a copy reads its own file's tables."""
+    rows = con.execute(
+        "select view_name, sql from duckdb_views() where database_name = ? "
+        "and schema_name = 'main' and not internal order by view_name",
+        [catalog],
+    ).fetchall()
+    return dict(rows)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> dict[str, str]:
@@ -495,7 +507,8 @@ class VersionStore:
     def _write_version_file(
         self, staging_db: Path, final: Path
     ) -> tuple[dict[str, int], dict[str, bool]]:
-        """Copy the marts; also record which keys are unique, so a diff need not scan for it."""
+        """Copy the marts (tables, and views over them); also record which keys are unique, so
+        a diff need not scan for it."""
         tmp = self.dir / f".tmp-{final.name}"
         tmp.unlink(missing_ok=True)
         con = connect(tmp)
@@ -509,7 +522,10 @@ class VersionStore:
                     f"create table main.{quote_ident(table)} as "  # noqa: S608 - quoted identifier
                     f"select * from stg.main.{quote_ident(table)}"
                 )
-            copy_comments(con, "stg", tables)
+            views = main_views(con, "stg")
+            for create in views.values():
+                con.execute(create)
+            copy_comments(con, "stg", [*tables, *views])
             counts = {
                 t: con.execute(f"select count(*) from main.{quote_ident(t)}").fetchone()[0]  # noqa: S608
                 for t in tables

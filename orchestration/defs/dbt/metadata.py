@@ -16,14 +16,11 @@ PUBLISHED_SCHEMA = "main"
 
 
 def published_table_name(props: Mapping[str, Any]) -> str | None:
-    """``ledger.main.<table>`` for a model the publish step copies (a mart table), else None.
+    """``ledger.main.<table>`` for a model the publish step copies (a mart), else None.
 
-    Publish copies the base tables of schema main; views and the other schemas stay in staging.
+    Publish copies the tables and views of schema main; the other schemas stay in staging.
     """
-    materialized = props.get("config", {}).get("materialized")
     if props["resource_type"] != "model" or props.get("schema") != PUBLISHED_SCHEMA:
-        return None
-    if materialized not in ("table", "incremental"):
         return None
     return f"{PUBLISHED_CATALOG}.{PUBLISHED_SCHEMA}.{props.get('alias') or props['name']}"
 

@@ -1,5 +1,5 @@
 {#- The computed figure each claim is compared with, as low / central / high, summed from daily
-    totals so the cost does not grow with claims x shipments (int_claim_evidence lists the rows):
+    totals so the cost does not grow with claims x shipments (fct_claim_evidence lists the rows):
     explosives_tonnes  summed gross cargo tonnes, widened by the tonnes tolerance parameter;
     rounds             envelope of the mass and container methods (central = mass method);
     shipments          paired Rajin -> Russian port voyages (exact count);
