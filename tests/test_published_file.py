@@ -63,6 +63,24 @@ def test_every_published_table_and_column_has_a_comment(served) -> None:
     )
 
 
+def test_evidence_view_reads_the_tables_of_its_own_file(pipeline_run: dict) -> None:
+    """fct_claim_evidence is a view: opened as another catalog (time travel, diff, a BI tool
+    attaching several files) it must still read its own version's tables, and its rows are the
+    reconciliation's evidence_rows."""
+    version_file = sorted(pipeline_run["paths"].versions_dir.glob("v*.duckdb"))[-1]
+    con = duckdb.connect()
+    con.execute(f"attach '{version_file}' as some_version (read_only)")
+    per_claim = con.execute(
+        "select r.claim_id, r.evidence_rows, count(e.claim_id) "
+        "from some_version.main.fct_claim_reconciliation r "
+        "left join some_version.main.fct_claim_evidence e using (claim_id) group by all"
+    ).fetchall()
+    con.close()
+    assert per_claim
+    assert [(c, want) for c, want, got in per_claim if want != got] == []
+    assert sum(got for _, _, got in per_claim) > 0
+
+
 def test_headline_rounds_are_the_sum_over_the_summable_table(served) -> None:
     """Every rounds claim's central figure is sum(rounds_central) of fct_munitions_equivalent
     over the shipments dispatched in its period, and its evidence rows are those shipments."""

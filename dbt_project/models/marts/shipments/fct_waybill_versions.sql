@@ -1,12 +1,23 @@
 {#- The correction history: every row of every waybill that was re-sent (versions_count > 1),
     the current version and each one it superseded, so analysts can see what a correction
-    changed without the intermediate schema (which is not published). -#}
+    changed without the intermediate schema (which is not published). Incremental like
+    fct_shipments: a build of the changed waybills replaces their rows only. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_changed_waybills() }}",
+    )
+}}
+-- depends_on: {{ ref('stg_raw__changed_waybills') }}
 with
 
 consignments as (
 
     select * from {{ ref('int_versioned_consignments') }}
     where versions_count > 1
+    {{ only_changed_waybills() }}
 
 ),
 
