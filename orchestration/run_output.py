@@ -48,6 +48,10 @@ class Stage:
     name: str
     started: float
     ended: float = 0.0
+    # Time spent in this stage's own steps: build and audit interleave (a GX check runs between
+    # two dbt steps), so the span from first to last event would count the other's time too.
+    busy: float = 0.0
+    step_started: dict[str, float] = field(default_factory=dict)
     steps: int = 0
     materialized: list[str] = field(default_factory=list)
     checks: int = 0
@@ -150,7 +154,7 @@ class StageReporter(logging.Handler):
 
     def _print(self, stage: Stage) -> None:
         self.before_print()
-        for line in stage_lines(stage, stage.ended - stage.started):
+        for line in stage_lines(stage, stage.busy or stage.ended - stage.started):
             self.lines.append(line)
             print(line, file=self.out, flush=True)
 
@@ -163,7 +167,10 @@ class StageReporter(logging.Handler):
         kind, data = event.event_type_value, event.event_specific_data
         if kind == "STEP_START":
             stage.steps += 1
-        elif kind == "STEP_FAILURE":
+            stage.step_started[event.step_key] = stage.ended
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
+            stage.busy += stage.ended - stage.step_started.pop(event.step_key, stage.ended)
+        if kind == "STEP_FAILURE":
             stage.failed_steps.append(event.step_key)
         elif kind == "ASSET_MATERIALIZATION":
             stage.materialized.append(data.materialization.asset_key.to_user_string())
