@@ -22,8 +22,8 @@ from typing import Any
 import duckdb
 
 from orchestration.paths import LedgerPaths
-from orchestration.publish.store import VersionStore, attach, connect
-from orchestration.sql import quote_ident, sql_literal
+from orchestration.publish.store import VersionStore
+from orchestration.sql import attach, connect, quote_ident, sql_literal
 
 TABLE = "fct_shipments"
 EXTENSIONS = ("ducklake", "sqlite_scanner")

@@ -13,10 +13,12 @@ from functools import partial
 from pathlib import Path
 
 from orchestration.claims import register as register_claims
+from orchestration.code_version import code_version
 from orchestration.inputs import SOURCES, current_files, fingerprint_of, input_hashes, unread_files
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.publish.commands import register as register_versions
-from orchestration.publish.store import VersionStore, code_version, label
+from orchestration.publish.registry import label
+from orchestration.publish.store import VersionStore
 from orchestration.run_lock import RunInProgress, run_lock
 from orchestration.storage import StorageError, prepare_run
 

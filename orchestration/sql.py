@@ -15,6 +15,23 @@ import duckdb
 MEMORY_LIMIT = os.environ.get("LEDGER_DUCKDB_MEMORY_LIMIT", "2GB")
 
 
+def connect(path: Path | None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """No progress bars: they would land in CLI output and Dagster logs on large tables."""
+    con = duckdb.connect(
+        ":memory:" if path is None else str(path),
+        read_only=read_only,
+        config={"memory_limit": MEMORY_LIMIT},
+    )
+    con.execute("set enable_progress_bar = false")
+    return con
+
+
+def attach(con: duckdb.DuckDBPyConnection, path: Path, alias: str, read_only: bool) -> None:
+    """ATTACH takes no bind parameters: quote the path as a literal, the alias as an identifier."""
+    mode = " (read_only)" if read_only else ""
+    con.execute(f"attach {sql_literal(str(path))} as {quote_ident(alias)}{mode}")
+
+
 def sha256_file(path: Path) -> str:
     with path.open("rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()

@@ -25,10 +25,10 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """Generate the sample data and materialize every asset once; e2e tests read the outcome."""
     import dagster as dg
 
+    from orchestration.code_version import code_version
     from orchestration.definitions import defs
     from orchestration.generate import generate
     from orchestration.launch import run_in_process
-    from orchestration.publish.store import code_version
 
     home = tmp_path_factory.mktemp("e2e_home")
     mp = pytest.MonkeyPatch()

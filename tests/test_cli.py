@@ -10,7 +10,7 @@ import pytest
 
 from orchestration.cli import build_parser, main
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
-from orchestration.publish.store import parse_version_id
+from orchestration.publish.registry import parse_version_id
 
 WHERE = (
     "put manifests in data/raw/manifests/, voyages in data/raw/voyages/, "

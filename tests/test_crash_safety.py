@@ -25,7 +25,9 @@ import pytest
 from orchestration.defs.resources import LedgerResource
 from orchestration.ingest.loader import MANIFESTS, ingest_source
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
-from orchestration.publish.store import FAULT_ENV, Version, VersionStore
+from orchestration.publish.publisher import FAULT_ENV
+from orchestration.publish.registry import Version
+from orchestration.publish.store import VersionStore
 from tests.conftest import run_ledger
 
 CHANGED_FILE = "manifests/01_synthetic_manifests_2023-07_2023-09.csv"

@@ -37,8 +37,8 @@ def run_again(pipeline_run: dict, with_ingest: bool = True, months: tuple[str, .
     that write raw rows themselves log their waybills there, as ingest does."""
     import dagster as dg
 
+    from orchestration.code_version import code_version
     from orchestration.launch import build_in_process, run_in_process
-    from orchestration.publish.store import code_version
 
     defs, instance = pipeline_run["defs"], dg.DagsterInstance.ephemeral()
     if with_ingest:

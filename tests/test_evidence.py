@@ -18,7 +18,8 @@ from orchestration.evidence.charts import SYNTHETIC_LABEL
 from orchestration.evidence.data import load_evidence
 from orchestration.evidence.page import render_evidence
 from orchestration.paths import LedgerPaths
-from orchestration.publish.store import VERSIONS_TABLE, VersionStore
+from orchestration.publish.registry import VERSIONS_TABLE
+from orchestration.publish.store import VersionStore
 
 MONTHS = [date(2023, 8, 1), date(2023, 9, 1), date(2023, 10, 1), date(2023, 11, 1),
           date(2023, 12, 1), date(2024, 1, 1)]  # fmt: skip

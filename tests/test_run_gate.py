@@ -11,12 +11,13 @@ import sys
 import dagster as dg
 import pytest
 
+from orchestration.code_version import code_version
 from orchestration.definitions import defs
 from orchestration.defs.jobs import daily_ledger, raw_files_sensor
 from orchestration.defs.resources import LedgerResource
 from orchestration.inputs import fingerprint_of, input_hashes
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
-from orchestration.publish.store import VersionStore, code_version
+from orchestration.publish.store import VersionStore
 from tests.test_versions import BASE, stage
 
 HEAVY = ("dagster", "dbt", "great_expectations", "matplotlib")

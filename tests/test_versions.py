@@ -12,10 +12,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.code_version import code_version
 from orchestration.inputs import fingerprint_of
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.publish.commands import register
-from orchestration.publish.store import VersionError, VersionStore, code_version
+from orchestration.publish.registry import VersionError
+from orchestration.publish.store import VersionStore
 
 
 def stage(paths: LedgerPaths, shipments: dict[str, float], quarantine: int = 2) -> None:

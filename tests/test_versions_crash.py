@@ -16,7 +16,8 @@ import duckdb
 import pytest
 
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
-from orchestration.publish.store import FAULT_ENV, VersionStore
+from orchestration.publish.publisher import FAULT_ENV
+from orchestration.publish.store import VersionStore
 from tests.test_read_write_clients import HOLDER, refused
 
 PUBLISHER = """

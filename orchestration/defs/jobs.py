@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.code_version import code_version
 from orchestration.defs.resources import LedgerResource
 from orchestration.inputs import SOURCES, fingerprint_of, input_hashes
 from orchestration.launch import INGEST, INGEST_PHASE, PHASE_TAG, build_request, plan_build
-from orchestration.publish.store import VersionStore, code_version
+from orchestration.publish.store import VersionStore
 from orchestration.run_lock import running
 
 # No executor here: the Definitions-level in-process executor applies to this job and to

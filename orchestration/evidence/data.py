@@ -14,7 +14,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from orchestration.publish.store import VERSIONS_TABLE, VersionStore, label, parse_version_id
+from orchestration.publish.registry import VERSIONS_TABLE, label, parse_version_id
+from orchestration.publish.store import VersionStore
 from orchestration.sql import table_exists
 
 RECONCILIATION_COLUMNS = [

@@ -18,7 +18,8 @@ from typing import Any
 import duckdb
 
 from orchestration.paths import LedgerPaths
-from orchestration.publish.store import Version, VersionError, VersionStore, label
+from orchestration.publish.registry import Version, VersionError, label
+from orchestration.publish.store import VersionStore
 from orchestration.storage import StorageError, require_home
 
 LONG_TEXT = 40  # a changed value longer than this is not printed by `ledger diff`

@@ -16,6 +16,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 # keeps each test on the same model as the dbt_tests spec that LedgerDbtTranslator declares.
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
+from orchestration.code_version import code_version
 from orchestration.defs.dbt.metadata import (
     column_types,
     dbt_tests_description,
@@ -28,7 +29,6 @@ from orchestration.defs.partitions import dispatch_months
 from orchestration.defs.resources import LedgerResource
 from orchestration.incremental import MONTHLY, full_refresh_needed, queue_months, record_build
 from orchestration.markdown import markdown_table
-from orchestration.publish.store import code_version
 from orchestration.quality.audit import record_results
 from orchestration.run_scope import SCOPE_CHANGED, SCOPE_TAG
 

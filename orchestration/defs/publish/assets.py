@@ -8,11 +8,13 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from orchestration.code_version import code_version
 from orchestration.defs.dbt.assets import mart_asset_keys
 from orchestration.defs.resources import LedgerResource
 from orchestration.incremental import clear_consumed_changes
 from orchestration.markdown import markdown_table
-from orchestration.publish.store import VersionError, VersionStore, code_version, label
+from orchestration.publish.registry import VersionError, label
+from orchestration.publish.store import VersionStore
 from orchestration.quality.audit import results_for_run
 from orchestration.run_scope import INGEST_RUN_TAG
 from orchestration.sql import table_exists

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 import duckdb
 
+from orchestration.code_version import code_version
 from orchestration.defs.resources import LedgerResource
 from orchestration.incremental import changed_waybills, record_validated_files, unvalidated_files
 from orchestration.paths import EXPECTATIONS_DIR
-from orchestration.publish.store import code_version
 from orchestration.quality.audit import SEVERITIES, record_results
 
 if TYPE_CHECKING:  # GX takes ~5 s to import: only a run that validates pays for it
