@@ -102,6 +102,18 @@ def test_a_corrected_resend_in_an_old_month_rebuilds_that_month_only(
             [waybill],
         ).fetchone()
     assert row == (date(2023, 8, 20), 12.345, shipments), "superseded, not added"
+    # The version is the previous one plus the changed waybill, and equals staging table by table.
+    [published] = results[-1].asset_materializations_for_node("published_version")
+    assert published.metadata["built"].value == "delta"
+    for table in (*MARTS, "fct_waybill_versions", "fct_claim_reconciliation", "dim_stations"):
+        assert same_rows(paths.staging_db, paths.serving_db, table), table
+    with duckdb.connect(str(paths.serving_db), read_only=True) as con:
+        history = con.execute(
+            "select version_rank, gross_cargo_tonnes from fct_waybill_versions"
+            " where waybill_no = ? order by version_rank",
+            [waybill],
+        ).fetchall()
+    assert [rank for rank, _ in history] == [1, 2] and history[0][1] == 12.345
 
 
 def test_a_killed_backfill_leaves_the_served_version_and_the_next_run_completes_it(

@@ -1,6 +1,7 @@
 """The published DuckDB files: what they hold, and how each is built before it is swapped in.
 
-A version file ``v0007.duckdb`` is a copy of the staging marts (schema ``main``); the served
+A version file ``v0007.duckdb`` is a copy of the staging marts (schema ``main``), written whole
+or as the latest version plus the change (delta.py); the served
 file is a copy of one version plus ``ledger_versions``, the registry as it was when served.
 Both are built under a temp name, checkpointed, fsynced and made read-only (mode bits 0444) so
 that a rename is all that is left: the publisher does that, with the registry and the guards.
@@ -23,6 +24,7 @@ from orchestration.publish.comments import (
     comment_table,
     copy_comments,
 )
+from orchestration.publish.delta import DeltaMismatch, apply_delta
 from orchestration.publish.guard import guard_wal
 from orchestration.publish.registry import VERSIONS_TABLE, VersionError
 from orchestration.sql import attach, connect, quote_ident
@@ -86,23 +88,47 @@ def main_views(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, str]:
     return dict(rows)
 
 
-def write_version_file(staging_db: Path, final: Path) -> tuple[dict[str, int], dict[str, bool]]:
-    """Copy the marts (tables, and views over them); also record which keys are unique, so a
-    diff need not scan for it."""
+def write_version_file(
+    staging_db: Path, final: Path, base: Path | None = None
+) -> tuple[dict[str, int], dict[str, bool], str]:
+    """Copy the marts (tables, and views over them), from scratch or as ``base`` (the latest
+    version, same code) plus the change (delta.py); also record which keys are unique, so a
+    diff need not scan for it. Returns the row counts, the unique keys and how it was built."""
     tmp = final.with_name(f".tmp-{final.name}")
+    mode = "full copy"
+    if base is not None:
+        try:
+            return (*_write(staging_db, final, tmp, base), "delta")
+        except DeltaMismatch as exc:
+            mode = f"full copy (delta refused: {exc})"
+    return (*_write(staging_db, final, tmp, None), mode)
+
+
+def _write(
+    staging_db: Path, final: Path, tmp: Path, base: Path | None
+) -> tuple[dict[str, int], dict[str, bool]]:
     tmp.unlink(missing_ok=True)
+    if base is not None:
+        shutil.copyfile(base, tmp)
+        tmp.chmod(0o644)
     con = connect(tmp)
     try:
         attach(con, staging_db, "stg", read_only=True)
         tables = main_tables(con, "stg")
         if not tables:
             raise VersionError(f"{staging_db}: schema main has no tables to publish")
-        for table in tables:
-            con.execute(
-                f"create table main.{quote_ident(table)} as "  # noqa: S608 - quoted identifier
-                f"select * from stg.main.{quote_ident(table)}"
-            )
+        here = con.execute("select current_database()").fetchone()[0]
+        if base is not None:
+            apply_delta(con, tables, main_tables(con, here))
+        else:
+            for table in tables:
+                con.execute(
+                    f"create table main.{quote_ident(table)} as "  # noqa: S608 - quoted identifier
+                    f"select * from stg.main.{quote_ident(table)}"
+                )
         views = main_views(con, "stg")
+        for name in main_views(con, here):
+            con.execute(f"drop view main.{quote_ident(name)}")
         for create in views.values():
             con.execute(create)
         copy_comments(con, "stg", [*tables, *views])
@@ -110,7 +136,6 @@ def write_version_file(staging_db: Path, final: Path) -> tuple[dict[str, int], d
             t: con.execute(f"select count(*) from main.{quote_ident(t)}").fetchone()[0]  # noqa: S608
             for t in tables
         }
-        here = con.execute("select current_database()").fetchone()[0]
         unique = {
             t: _unique(con, here, t, PRIMARY_KEYS[t])
             for t in tables

@@ -38,6 +38,7 @@ class PublishResult:
     previous: Version | None
     recovered: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # read-write clients, stray WALs
+    built: str = ""  # how the version file was written: delta, or full copy (and why)
 
 
 def _fault(stage: str) -> None:
@@ -109,7 +110,9 @@ class Publisher:
             _fault("registered")
             try:
                 final = self.dir / file_name
-                row_counts, unique = write_version_file(staging_db, final)
+                row_counts, unique, built = write_version_file(
+                    staging_db, final, self._delta_base(previous, code)
+                )
                 registry.record_file(vid, row_counts, unique, final.stat().st_size)
                 _fault("version_written")
                 findings += self._serve(vid, pending_ok=True)
@@ -117,8 +120,18 @@ class Publisher:
                 self.recover()  # discards the attempt (or keeps it, if it was swapped in)
                 raise
             _fault("served")
-            registry.mark_published(vid, run_id, {"row_counts": row_counts})
-            return PublishResult("published", registry.get(vid), previous, recovered, findings)
+            registry.mark_published(vid, run_id, {"row_counts": row_counts, "built": built})
+            return PublishResult(
+                "published", registry.get(vid), previous, recovered, findings, built
+            )
+
+    def _delta_base(self, previous: Version | None, code: str) -> Path | None:
+        """The latest version's file, when the new one can be built from it: the same code
+        (same schemas, and staging was built from it incrementally) and the file still there."""
+        if previous is None or previous.status != "published" or previous.code_version != code:
+            return None
+        path = self.registry.version_path(previous)
+        return path if path.exists() else None
 
     def _serve(self, vid: int, pending_ok: bool = False) -> list[Finding]:
         """Build the served file from a version + registry snapshot and swap it in atomically.

@@ -131,6 +131,8 @@ def published_version(
     metadata: dict[str, Any] = {
         "version_id": dg.MetadataValue.text(label(version.version_id)),
         "status": result.status,
+        # delta: the latest version's file plus the changed waybills; else a full copy (why)
+        "built": result.built or "n/a (unchanged)",
         "served_path": dg.MetadataValue.path(str(paths.serving_db)),
         "code_version": version.code_version,
         "fingerprint": version.fingerprint,
@@ -157,7 +159,9 @@ def published_version(
         metadata["changes"] = dg.MetadataValue.md(
             changes_markdown(label(result.previous.version_id), diff)
         )
-        context.log.info(f"published {label(version.version_id)}; changes: {json.dumps(diff)}")
+        context.log.info(
+            f"published {label(version.version_id)} ({result.built}); changes: {json.dumps(diff)}"
+        )
     return dg.MaterializeResult(metadata=metadata)
 
 
