@@ -11,23 +11,18 @@ from collections import Counter
 from collections.abc import Sequence
 
 import dagster as dg
-import duckdb
 from dagster import AssetExecutionContext
 
 from orchestration.defs.ingest.schema import raw_table_metadata
 from orchestration.defs.resources import LedgerResource
 from orchestration.ingest.contract import ensure_raw_schema
-from orchestration.ingest.loader import (
-    MANIFESTS,
-    VOYAGES,
-    FileOutcome,
-    ReportSource,
-    Source,
-    ingest_source,
-)
+from orchestration.ingest.loader import ingest_source
+from orchestration.ingest.registry import conservation_problems, loaded_totals, rejected_files
+from orchestration.ingest.report_source import REPORTS
+from orchestration.ingest.source import FileOutcome, Source
+from orchestration.ingest.table_source import MANIFESTS, VOYAGES
 from orchestration.markdown import markdown_table
 
-REPORTS = ReportSource()
 GROUP = "ingest"
 
 
@@ -168,47 +163,11 @@ def raw_reports(context: AssetExecutionContext, ledger: LedgerResource):
     )
 
 
-def conservation_problems(con: duckdb.DuckDBPyConnection, source: str, table: str) -> list[dict]:
-    """Files whose registry counts do not add up, or disagree with the rows actually stored."""
-    cur = con.execute(
-        f"""
-        with stored as (
-            select source_file, file_sha256, count(*) as n from {table} group by all
-        ), quarantined as (
-            select source_file, file_sha256, count(*) as n from raw.quarantine
-            where source = ? and source_row is not null group by all
-        ), registry as (
-            select * from raw.file_registry where source = ? and status = 'loaded'
-        )
-        select
-            coalesce(r.source_file, s.source_file) as source_file,
-            r.rows_read, r.rows_accepted, r.rows_quarantined, r.rows_duplicate,
-            coalesce(s.n, 0) as stored, coalesce(q.n, 0) as in_quarantine
-        from registry as r
-        full join stored as s using (source_file, file_sha256)
-        left join quarantined as q using (source_file, file_sha256)
-        where r.source_file is null
-            or r.rows_read != r.rows_accepted + r.rows_quarantined + r.rows_duplicate
-            or coalesce(s.n, 0) != r.rows_accepted
-            or coalesce(q.n, 0) != r.rows_quarantined
-        order by 1
-        """,  # noqa: S608 - table is one of our constants
-        [source, source],
-    )
-    columns = [d[0] for d in cur.description]
-    return [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
-
-
 def _conservation(ledger: LedgerResource, source: str, table: str) -> dg.AssetCheckResult:
     with ledger.staging() as con:
         ensure_raw_schema(con)
         problems = conservation_problems(con, source, table)
-        files, read, accepted, quarantined, duplicates = con.execute(
-            "select count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_accepted), 0),"
-            " coalesce(sum(rows_quarantined), 0), coalesce(sum(rows_duplicate), 0)"
-            " from raw.file_registry where source = ? and status = 'loaded'",
-            [source],
-        ).fetchone()
+        files, read, accepted, quarantined, duplicates = loaded_totals(con, source)
     return dg.AssetCheckResult(
         passed=not problems,
         description="per file: rows read = accepted + quarantined + exact duplicates dropped,"
@@ -271,11 +230,7 @@ def _files_readable(
     """
     with ledger.staging() as con:
         ensure_raw_schema(con)
-        rejected = con.execute(
-            "select source_file, reason_code, message from raw.file_registry"
-            " where source = ? and status = 'rejected' order by source_file",
-            [source],
-        ).fetchall()
+        rejected = rejected_files(con, source)
     if rejected:
         context.instance.add_run_tags(
             context.run.run_id, {f"ledger/rejected_{source}": str(len(rejected))}
