@@ -23,7 +23,8 @@ import psutil
 import pytest
 
 from orchestration.defs.resources import LedgerResource
-from orchestration.ingest.loader import MANIFESTS, ingest_source
+from orchestration.ingest.loader import ingest_source
+from orchestration.ingest.table_source import MANIFESTS
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.publish.publisher import FAULT_ENV
 from orchestration.publish.registry import Version
