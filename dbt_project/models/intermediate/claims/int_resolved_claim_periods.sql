@@ -76,7 +76,9 @@ final as (
         case
             when data_start is null or effective_start is null or effective_end is null then 0.0
             when greatest(effective_start, data_start) > least(effective_end, data_end) then 0.0
-            else 1.0 * {{ days_inclusive('greatest(effective_start, data_start)', 'least(effective_end, data_end)') }}
+            else
+                1.0
+                * {{ days_inclusive('greatest(effective_start, data_start)', 'least(effective_end, data_end)') }}
                 / {{ days_inclusive('effective_start', 'effective_end') }}
         end as data_coverage
     from resolved
