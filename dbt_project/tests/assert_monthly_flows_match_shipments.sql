@@ -18,15 +18,21 @@ flows as (
         coalesce(sum(explosive_tonnes), 0) as tonnes
     from {{ ref('agg_monthly_flows') }}
 
+),
+
+final as (
+
+    select
+        shipments.shipments,
+        flows.shipments as flow_shipments,
+        shipments.tonnes,
+        flows.tonnes as flow_tonnes
+    from shipments
+    cross join flows
+    where
+        shipments.shipments <> flows.shipments
+        or abs(shipments.tonnes - flows.tonnes) > 1e-6 * (1 + shipments.tonnes)
+
 )
 
-select
-    shipments.shipments,
-    flows.shipments as flow_shipments,
-    shipments.tonnes,
-    flows.tonnes as flow_tonnes
-from shipments
-cross join flows
-where
-    shipments.shipments <> flows.shipments
-    or abs(shipments.tonnes - flows.tonnes) > 1e-6 * (1 + shipments.tonnes)
+select * from final

@@ -208,8 +208,7 @@ central_figures as (
             when 'containers' then coalesce(evidence_totals.containers, 0)
         end as central,
         case claims.metric
-            when
-                'explosives_tonnes'
+            when 'explosives_tonnes'
                 then coalesce(evidence_totals.tonnes, 0) * (1 - tolerance.tonnes_tolerance)
             when 'rounds'
                 then least(
@@ -220,8 +219,7 @@ central_figures as (
             when 'containers' then coalesce(evidence_totals.containers, 0)
         end as low,
         case claims.metric
-            when
-                'explosives_tonnes'
+            when 'explosives_tonnes'
                 then coalesce(evidence_totals.tonnes, 0) * (1 + tolerance.tonnes_tolerance)
             when 'rounds'
                 then greatest(
