@@ -261,9 +261,11 @@ final as (
         claims.direction_to,
         direction_summary.data_direction_from,
         direction_summary.data_direction_to,
-        (claims.direction_from is not null or claims.direction_to is not null)
-        and direction_summary.direction_count > 0
-        and direction_matches.matching_directions = 0 as is_direction_conflict,
+        (
+            (claims.direction_from is not null or claims.direction_to is not null)
+            and direction_summary.direction_count > 0
+            and direction_matches.matching_directions = 0
+        ) as is_direction_conflict,
         claims.is_synthetic
 
     from claims
