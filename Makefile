@@ -32,7 +32,7 @@ run: setup  ## generate sample data if data/raw is empty, then ingest, build, au
 	@if [ -z "$$(ls -A $(LEDGER_HOME)/data/raw/manifests 2>/dev/null)" ]; then $(BIN)/ledger generate; fi
 	$(BIN)/ledger run
 
-test: setup  ## the whole test suite (what CI runs)
+test: setup lint  ## lint, then the whole test suite (what CI runs)
 	$(BIN)/pytest
 
 test-fast: setup  ## tests without the slow ones
@@ -48,13 +48,15 @@ bench: setup  ## 10M-row pipeline benchmark vs the polars floor, then the versio
 docs: setup  ## where dbt docs and GX Data Docs are (after a run)
 	$(BIN)/ledger docs
 
-lint: setup  ## ruff format check + lint
+lint: setup  ## ruff format check + lint, sqlfluff on the dbt models and tests (.sqlfluff)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint dbt_project
 
 format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+	$(BIN)/sqlfluff fix dbt_project
 
 clean:  ## remove built data (keeps data/raw)
 	rm -rf data/warehouse dbt_project/target dbt_project/logs

@@ -5,6 +5,7 @@ Import-light on purpose (no Dagster, dbt or GX): the read-only CLI commands use 
 
 import hashlib
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,11 +17,14 @@ MEMORY_LIMIT = os.environ.get("LEDGER_DUCKDB_MEMORY_LIMIT", "2GB")
 
 
 def connect(path: Path | None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """No progress bars: they would land in CLI output and Dagster logs on large tables."""
+    """No progress bars: they would land in CLI output and Dagster logs on large tables. An
+    in-memory database (a diff of two versions) spills to the system temp folder, not to
+    ``.tmp`` in whatever folder the process runs in (DuckDB's default)."""
+    config = {"memory_limit": MEMORY_LIMIT}
+    if path is None:
+        config["temp_directory"] = str(Path(tempfile.gettempdir()) / f"ledger-duckdb-{os.getpid()}")
     con = duckdb.connect(
-        ":memory:" if path is None else str(path),
-        read_only=read_only,
-        config={"memory_limit": MEMORY_LIMIT},
+        ":memory:" if path is None else str(path), read_only=read_only, config=config
     )
     con.execute("set enable_progress_bar = false")
     return con

@@ -23,7 +23,8 @@ import psutil
 import pytest
 
 from orchestration.defs.resources import LedgerResource
-from orchestration.ingest.loader import MANIFESTS, ingest_source
+from orchestration.ingest.loader import ingest_source
+from orchestration.ingest.table_source import MANIFESTS
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.publish.publisher import FAULT_ENV
 from orchestration.publish.registry import Version
@@ -32,7 +33,6 @@ from tests.conftest import run_ledger
 
 CHANGED_FILE = "manifests/01_synthetic_manifests_2023-07_2023-09.csv"
 ROWS_REMOVED = 50
-PHASE_TIMEOUT_S = 400  # generous: 2 cores shared with other work; dbt alone can take 150 s
 # Stands in for the `dbt build` a killed run leaves behind: it holds the staging write lock.
 LOCK_HOLDER = """
 import sys, time
@@ -60,7 +60,8 @@ def kill_run_when(
 ) -> list[psutil.Process]:
     """Start `ledger run`, SIGKILL it (only it, as an OOM killer would) once ``reached``.
 
-    Returns its children, which outlive it.
+    Waits on events only (the phase, or the run ending first), never on a number of seconds a
+    loaded machine could miss. Returns its children, which outlive it.
     """
     with log.open("w") as err:
         proc = subprocess.Popen(
@@ -71,16 +72,14 @@ def kill_run_when(
             stderr=err,
         )
     watched = psutil.Process(proc.pid)
-    deadline = time.monotonic() + PHASE_TIMEOUT_S
     try:
         while not reached(watched):
             assert proc.poll() is None, f"run ended before the phase:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, "phase not reached in time"
             time.sleep(0.002)
     finally:
         children = watched.children(recursive=True)
         proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
+        proc.wait()
     assert proc.returncode == -signal.SIGKILL
     return children
 
@@ -229,7 +228,7 @@ def test_ingest_waits_for_a_leftover_process_holding_the_staging_lock(
             LedgerResource(home=str(ledger_home.home)), MANIFESTS, log=print, warn=print
         )
     warnings = [r.getMessage() for r in caplog.records if "staging database busy" in r.getMessage()]
-    assert holder.wait(timeout=30) == 0
+    assert holder.wait() == 0
     assert time.monotonic() - start >= 2
     assert (outcome.status, outcome.rows_read, outcome.rows_accepted) == ("loaded", 1, 1)
     assert warnings

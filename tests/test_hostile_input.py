@@ -18,8 +18,9 @@ import polars as pl
 import pytest
 
 from orchestration.defs.resources import LedgerResource
-from orchestration.ingest import readers
-from orchestration.ingest.loader import MANIFESTS, ingest_source
+from orchestration.ingest.loader import ingest_source
+from orchestration.ingest.readers import delimited, encoding, long_lines
+from orchestration.ingest.table_source import MANIFESTS
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from tests.test_ingest import HEADER, query, row, write
 
@@ -30,7 +31,8 @@ CANONICAL = HEADER.split(",")
 INGEST_ONE = """
 import json, re, sys
 from pathlib import Path
-from orchestration.ingest.loader import MANIFESTS, ingest_source
+from orchestration.ingest.loader import ingest_source
+from orchestration.ingest.table_source import MANIFESTS
 from orchestration.defs.resources import LedgerResource
 
 outcomes = ingest_source(LedgerResource(home=sys.argv[1]), MANIFESTS, log=print, warn=print)
@@ -281,12 +283,12 @@ def test_a_line_over_the_limit_is_quarantined_as_malformed_by_its_line_number(
 def test_long_lines_are_found_across_chunk_boundaries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
-    monkeypatch.setattr(readers, "TRANSCODE_CHUNK", chunk)
+    monkeypatch.setattr(long_lines, "TRANSCODE_CHUNK", chunk)
     lines = [b"h", b"", b"x" * 9, b"ab", b"y" * 10, b"\r", b"z" * 12]  # last: no line feed
     path = tmp_path / "lines.csv"
     path.write_bytes(b"\n".join(lines))
 
-    found = readers.find_long_lines(path, limit=9)
+    found = long_lines.find_long_lines(path, limit=9)
 
     assert found.tolist() == [[3, 3, 13], [5, 16, 27], [7, 29, 41]]
 
@@ -358,17 +360,17 @@ def test_rows_with_too_few_fields_are_malformed_and_named_by_row(
 def test_short_records_are_counted_outside_quotes_across_chunk_boundaries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
-    monkeypatch.setattr(readers, "TRANSCODE_CHUNK", chunk)
+    monkeypatch.setattr(delimited, "TRANSCODE_CHUNK", chunk)
     clean = tmp_path / "short.csv"
     clean.write_bytes(b'\xef\xbb\xbf"a",b,c\n1,"x,\n""y",3\n1,2\n\n"q",,\r\n7')  # 7: no LF
     stray = tmp_path / "stray.csv"
     stray.write_bytes(b'a,b,c\n1,5" x,3\n')
 
-    scan = readers.scan_records(clean, ",", 3)
+    scan = delimited.scan_records(clean, ",", 3)
 
     assert scan.short.rows() == [(2, 2), (3, 1), (5, 1)]  # the blank record 3 is dropped later
     assert scan.quotes_clean
-    assert not readers.scan_records(stray, ",", 3).quotes_clean
+    assert not delimited.scan_records(stray, ",", 3).quotes_clean
 
 
 def test_stray_quotes_are_characters_and_broken_quoting_quarantines_one_row(
@@ -460,7 +462,7 @@ def test_a_stray_byte_after_the_first_megabyte_is_an_encoding_error_row(
     ledger_home: LedgerPaths,
 ) -> None:
     clean = _ascii_rows(12_000)  # > 1 MB before the bad byte
-    assert len(clean) > readers.SAMPLE_BYTES
+    assert len(clean) > encoding.SAMPLE_BYTES
     bad = row("BAD", shipper="Sh\udcffpper").encode("utf-8", "surrogateescape")
     write(ledger_home, "manifests/stray.csv", f"{HEADER}\n{clean}".encode() + bad + b"\n")
 
@@ -488,7 +490,7 @@ def test_one_stray_high_byte_in_an_ascii_file_is_not_a_legacy_encoding(tmp_path:
     legacy = tmp_path / "legacy.csv"
     legacy.write_bytes(f"{HEADER}\n".encode() + row("W1", shipper="Жд").encode("cp1251"))
 
-    assert (readers.detect_encoding(path), readers.detect_encoding(legacy)) == ("utf-8", "cp1251")
+    assert (encoding.detect_encoding(path), encoding.detect_encoding(legacy)) == ("utf-8", "cp1251")
 
 
 def test_a_quote_never_closed_stops_at_the_line_limit_and_reading_resumes(

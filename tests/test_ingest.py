@@ -14,9 +14,12 @@ import duckdb
 import polars as pl
 import pytest
 
-from orchestration.defs.ingest.assets import conservation_problems, ingest_assets, ingest_checks
+from orchestration.defs.ingest.assets import ingest_assets, ingest_checks
 from orchestration.defs.resources import LedgerResource
-from orchestration.ingest.loader import MANIFESTS, FileOutcome, TableSource, ingest_source
+from orchestration.ingest.loader import ingest_source
+from orchestration.ingest.registry import conservation_problems
+from orchestration.ingest.source import FileOutcome
+from orchestration.ingest.table_source import MANIFESTS, TableSource
 from orchestration.iso6346 import check_digit
 from orchestration.paths import LedgerPaths
 

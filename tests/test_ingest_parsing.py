@@ -7,21 +7,13 @@ from datetime import date
 import polars as pl
 import pytest
 
-from orchestration.ingest.parsing import (
-    MANIFEST_COLUMNS,
-    MANIFEST_REQUIRED,
-    Lookups,
-    apply_plan,
-    manifest_plan,
-    map_headers,
-    missing_required,
-    parse_date_expr,
-    resolve_expr,
-    unit_expr,
-    unit_factor_expr,
-    weight_parts,
-)
+from orchestration.ingest.contract import MANIFEST_COLUMNS, MANIFEST_REQUIRED
+from orchestration.ingest.headers import map_headers, missing_required
+from orchestration.ingest.lookups import Lookups, resolve_expr
+from orchestration.ingest.parsing import manifest_plan
+from orchestration.ingest.rules import apply_plan
 from orchestration.ingest.stations import StationIndex
+from orchestration.ingest.values import parse_date_expr, unit_expr, unit_factor_expr, weight_parts
 
 
 def _eval(values: list[str | None], expr) -> list:

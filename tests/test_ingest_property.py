@@ -11,9 +11,10 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestration.defs.ingest.assets import conservation_problems
 from orchestration.defs.resources import LedgerResource
-from orchestration.ingest.loader import MANIFESTS, ingest_source
+from orchestration.ingest.loader import ingest_source
+from orchestration.ingest.registry import conservation_problems
+from orchestration.ingest.table_source import MANIFESTS
 from orchestration.iso6346 import check_digit
 
 CONTAINER = f"MSCU123456{check_digit('MSCU123456')}"

@@ -10,7 +10,8 @@ import dagster as dg
 import duckdb
 
 from orchestration.defs.resources import LedgerResource
-from orchestration.ingest.loader import MANIFESTS, ingest_source
+from orchestration.ingest.loader import ingest_source
+from orchestration.ingest.table_source import MANIFESTS
 from orchestration.inputs import input_hashes
 from orchestration.paths import LedgerPaths
 from tests.test_ingest import HEADER, materialize, query, row, write

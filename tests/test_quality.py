@@ -15,7 +15,8 @@ import pytest
 from orchestration.defs.quality.checks import SUITES, build_gx_check, quality_checks
 from orchestration.defs.resources import LedgerResource
 from orchestration.paths import EXPECTATIONS_DIR
-from orchestration.quality.gx import gx_context, load_suite, validate_table
+from orchestration.quality.gx import validate_table
+from orchestration.quality.gx_suites import gx_context, load_suite
 
 ROWS = 60
 

@@ -11,13 +11,24 @@ blend as (
 
 reference as (
 
-    select low, high
+    select
+        low,
+        high
     from {{ ref('method_parameters') }}
     where parameter = 'reference_kg_per_packed_round'
 
+),
+
+final as (
+
+    select
+        blend.blended_kg,
+        reference.low,
+        reference.high
+    from blend
+    cross join reference
+    where blend.blended_kg not between reference.low and reference.high
+
 )
 
-select blend.blended_kg, reference.low, reference.high
-from blend
-cross join reference
-where blend.blended_kg not between reference.low and reference.high
+select * from final

@@ -15,6 +15,10 @@ from orchestration.sql import MEMORY_LIMIT
 
 # A `dbt build` orphaned by a kill -9 of its run keeps the staging write lock until it ends
 # (about as long as a build): the next run waits for it instead of failing.
+# Not dagster-duckdb's DuckDBResource (0.29, for this Dagster): its get_connection retries
+# duckdb.connect 10 times with doubling sleeps (~100 s in all, not configurable), on any
+# IOException or RuntimeError rather than the lock alone, logs nothing while it waits, always
+# opens read-write (the audit reads staging read-only) and is one more dependency.
 LOCK_WAIT_SECONDS = 120.0
 
 

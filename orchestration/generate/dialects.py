@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from orchestration.generate.seeds import Seeds
-from orchestration.ingest.parsing import MANIFEST_COLUMNS
+from orchestration.ingest.contract import MANIFEST_COLUMNS
 
 CARGO_RU = {
     "481203": "Боеприпасы и взрывчатые изделия (класс 1)",

@@ -9,7 +9,7 @@ import polars as pl
 
 from orchestration.generate.consignments import PERIOD_START, labels, pick
 from orchestration.generate.seeds import Seeds
-from orchestration.ingest.parsing import VOYAGE_COLUMNS
+from orchestration.ingest.contract import VOYAGE_COLUMNS
 
 VOYAGE_VESSELS = {"Angara": 9, "Lady R": 6, "Maia-1": 7, "Maria": 5}  # 27 voyages
 VOYAGES_FILE = "voyages/voyages_2023_2024.csv"

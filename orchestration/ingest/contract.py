@@ -1,12 +1,26 @@
-"""The raw schema: the contract between the Python readers and the dbt sources.
+"""The raw contract, in one place: what input files give and what the raw tables hold.
 
-Readers write typed, provenance-stamped rows here; dbt reads them as sources.
+Two sides. The file side: the canonical column names a reader maps a file's headers to and
+which of them a file must have (``MANIFEST_COLUMNS`` ...). The table side: the DDL of the raw
+schema, where readers write typed, provenance-stamped rows and dbt reads them as sources.
 Everything a reader cannot accept goes to ``raw.quarantine`` with a reason code.
+
+The Python modules derive from this one: the loader's insert and deduplication columns, the
+parse plans' output columns, the claims frame and the Dagster column schemas all read it.
+The two files in other tools' formats that name the same columns, the dbt sources
+(``dbt_project/models/staging/raw/_sources.yml``) and the raw GX suites
+(``expectations/raw_*.json``), are checked against it by ``tests/test_contract.py`` rather
+than generated from it: each carries more than columns (descriptions written for the dbt docs;
+ranges, patterns, severities and notes), so generating them would move all of that into Python
+or need a merge step, and a generated file still needs a test that it is up to date. A test
+that fails when they disagree keeps both files plain and hand-editable in their own format.
 """
 
 from __future__ import annotations
 
 import functools
+import re
+from dataclasses import dataclass
 
 import duckdb
 
@@ -14,12 +28,77 @@ from orchestration.sql import transaction
 
 RAW_SCHEMA = "raw"
 
+# The file side. Canonical names, in the order the generator writes them; header variants
+# (other spellings, Russian) are in ingest/headers.py.
+MANIFEST_COLUMNS = (
+    "waybill_no",
+    "dispatch_date",
+    "origin_station_code",
+    "origin_station",
+    "destination_station_code",
+    "destination_station",
+    "shipper",
+    "consignee",
+    "cargo_code",
+    "cargo_description",
+    "hazard_class",
+    "wagon_no",
+    "container_no",
+    "gross_weight",
+    "weight_unit",
+    "packages",
+)
+VOYAGE_COLUMNS = ("vessel_name", "imo", "port", "arrival", "departure", "laden")
+
+# Each inner tuple is "one of these columns must be present" (station code or name suffices).
+MANIFEST_REQUIRED: tuple[tuple[str, ...], ...] = (
+    ("waybill_no",),
+    ("dispatch_date",),
+    ("origin_station_code", "origin_station"),
+    ("destination_station_code", "destination_station"),
+    ("cargo_code",),
+    ("gross_weight",),
+)
+VOYAGE_REQUIRED: tuple[tuple[str, ...], ...] = (("vessel_name",), ("port",), ("arrival",))
+
+
+@dataclass(frozen=True)
+class FileColumns:
+    """What a tabular source's files give: canonical column names, and which must be there."""
+
+    names: tuple[str, ...]
+    required: tuple[tuple[str, ...], ...]
+
+
+FILE_COLUMNS: dict[str, FileColumns] = {
+    "manifests": FileColumns(MANIFEST_COLUMNS, MANIFEST_REQUIRED),
+    "voyages": FileColumns(VOYAGE_COLUMNS, VOYAGE_REQUIRED),
+}
+
+# Raw columns that keep how a file wrote a value, not the value: two rows that differ only
+# here are the same row (the loader keeps the first one's spellings).
+AS_WRITTEN: dict[str, tuple[str, ...]] = {
+    "manifests": (
+        "origin_station_raw",
+        "origin_station_matched_by",
+        "origin_station_code_given",
+        "destination_station_raw",
+        "destination_station_matched_by",
+        "destination_station_code_given",
+        "weight_unit_raw",
+        "extra_fields",
+    ),
+    "voyages": ("port_raw", "extra_fields"),
+}
+
+# The table side.
 PROVENANCE = """
     source_file varchar not null,       -- path relative to data/raw
     source_row bigint not null,         -- 1-based data row number in the file (header excluded)
     file_sha256 varchar not null,
     ingested_at timestamp not null
 """
+PROVENANCE_COLUMNS = tuple(re.findall(r"^[ \t]*(\w+) ", PROVENANCE, flags=re.MULTILINE))
 
 DDL: dict[str, str] = {
     "file_registry": """
@@ -161,6 +240,16 @@ def contract_columns() -> dict[str, list[tuple[str, str, bool]]]:
     with duckdb.connect() as con:
         ensure_raw_schema(con)
         return {table: _columns(con, table) for table in DDL}
+
+
+def payload_columns(table: str) -> tuple[str, ...]:
+    """The columns a source fills from its files: the table's columns less provenance."""
+    return tuple(n for n, _, _ in contract_columns()[table] if n not in PROVENANCE_COLUMNS)
+
+
+def identity_columns(table: str) -> tuple[str, ...]:
+    """The columns whose values make two rows of a file the same row (see ``AS_WRITTEN``)."""
+    return tuple(c for c in payload_columns(table) if c not in AS_WRITTEN[table])
 
 
 def reset_if_outdated(con: duckdb.DuckDBPyConnection, source: str) -> bool:

@@ -9,25 +9,21 @@ surfaced as warnings and metadata, so one broken delivery does not stop the ledg
 import json
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 import dagster as dg
-import duckdb
 from dagster import AssetExecutionContext
 
 from orchestration.defs.ingest.schema import raw_table_metadata
 from orchestration.defs.resources import LedgerResource
 from orchestration.ingest.contract import ensure_raw_schema
-from orchestration.ingest.loader import (
-    MANIFESTS,
-    VOYAGES,
-    FileOutcome,
-    ReportSource,
-    Source,
-    ingest_source,
-)
+from orchestration.ingest.loader import ingest_source
+from orchestration.ingest.registry import conservation_problems, loaded_totals, rejected_files
+from orchestration.ingest.report_source import REPORTS
+from orchestration.ingest.source import FileOutcome, Source
+from orchestration.ingest.table_source import MANIFESTS, VOYAGES, TableSource
 from orchestration.markdown import markdown_table
 
-REPORTS = ReportSource()
 GROUP = "ingest"
 
 
@@ -107,48 +103,51 @@ def _table_rows(ledger: LedgerResource, table: str) -> int:
         return int(con.execute(f"select count(*) from {table}").fetchone()[0])  # noqa: S608
 
 
-@dg.asset(
-    key=dg.AssetKey(["raw", "manifests"]),
-    group_name=GROUP,
-    kinds={"polars", "duckdb"},
-    description="Rail manifests from data/raw/manifests (csv/tsv/jsonl/parquet, any dialect),"
+def table_asset(source: TableSource, description: str) -> dg.AssetsDefinition:
+    """The asset raw/<source> of a tabular source, with what its run did as metadata."""
+
+    @dg.asset(
+        key=dg.AssetKey(["raw", source.name]),
+        group_name=GROUP,
+        kinds={"polars", "duckdb"},
+        description=description,
+        metadata=raw_table_metadata(source.name),
+    )
+    def raw_table(context: AssetExecutionContext, ledger: LedgerResource) -> dg.MaterializeResult:
+        outcomes = _ingest(context, ledger, source)
+        rows = _table_rows(ledger, f"raw.{source.name}")
+        return dg.MaterializeResult(metadata={**run_metadata(outcomes), "dagster/row_count": rows})
+
+    return raw_table
+
+
+raw_manifests = table_asset(
+    MANIFESTS,
+    "Rail manifests from data/raw/manifests (csv/tsv/jsonl/parquet, any dialect),"
     " typed and validated; rejected rows go to raw.quarantine with a reason code.",
-    metadata=raw_table_metadata("manifests"),
 )
-def raw_manifests(context: AssetExecutionContext, ledger: LedgerResource) -> dg.MaterializeResult:
-    outcomes = _ingest(context, ledger, MANIFESTS)
-    rows = _table_rows(ledger, "raw.manifests")
-    return dg.MaterializeResult(metadata={**run_metadata(outcomes), "dagster/row_count": rows})
+raw_voyages = table_asset(
+    VOYAGES, "Port calls from data/raw/voyages with ports resolved through seeds/ports.csv."
+)
 
 
-@dg.asset(
-    key=dg.AssetKey(["raw", "voyages"]),
-    group_name=GROUP,
-    kinds={"polars", "duckdb"},
-    description="Port calls from data/raw/voyages with ports resolved through seeds/ports.csv.",
-    metadata=raw_table_metadata("voyages"),
-)
-def raw_voyages(context: AssetExecutionContext, ledger: LedgerResource) -> dg.MaterializeResult:
-    outcomes = _ingest(context, ledger, VOYAGES)
-    rows = _table_rows(ledger, "raw.voyages")
-    return dg.MaterializeResult(metadata={**run_metadata(outcomes), "dagster/row_count": rows})
+def raw_spec(table: str, description: str, **kwargs: Any) -> dg.AssetSpec:
+    """The spec of a DuckDB-only raw table: ingest group, columns from the contract."""
+    return dg.AssetSpec(
+        ["raw", table],
+        group_name=GROUP,
+        kinds={"duckdb"},
+        description=description,
+        metadata=raw_table_metadata(table),
+        **kwargs,
+    )
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
-            ["raw", "reports"],
-            group_name=GROUP,
-            kinds={"duckdb"},
-            description="Open-source reports (markdown with YAML front matter), one row each.",
-            metadata=raw_table_metadata("reports"),
-        ),
-        dg.AssetSpec(
-            ["raw", "report_claims"],
-            group_name=GROUP,
-            kinds={"duckdb"},
-            description="Quantitative claims extracted from the reports (rules + curated).",
-            metadata=raw_table_metadata("report_claims"),
+        raw_spec("reports", "Open-source reports (markdown with YAML front matter), one row each."),
+        raw_spec(
+            "report_claims", "Quantitative claims extracted from the reports (rules + curated)."
         ),
     ],
     name="raw_reports",
@@ -168,132 +167,11 @@ def raw_reports(context: AssetExecutionContext, ledger: LedgerResource):
     )
 
 
-def conservation_problems(con: duckdb.DuckDBPyConnection, source: str, table: str) -> list[dict]:
-    """Files whose registry counts do not add up, or disagree with the rows actually stored."""
-    cur = con.execute(
-        f"""
-        with stored as (
-            select source_file, file_sha256, count(*) as n from {table} group by all
-        ), quarantined as (
-            select source_file, file_sha256, count(*) as n from raw.quarantine
-            where source = ? and source_row is not null group by all
-        ), registry as (
-            select * from raw.file_registry where source = ? and status = 'loaded'
-        )
-        select
-            coalesce(r.source_file, s.source_file) as source_file,
-            r.rows_read, r.rows_accepted, r.rows_quarantined, r.rows_duplicate,
-            coalesce(s.n, 0) as stored, coalesce(q.n, 0) as in_quarantine
-        from registry as r
-        full join stored as s using (source_file, file_sha256)
-        left join quarantined as q using (source_file, file_sha256)
-        where r.source_file is null
-            or r.rows_read != r.rows_accepted + r.rows_quarantined + r.rows_duplicate
-            or coalesce(s.n, 0) != r.rows_accepted
-            or coalesce(q.n, 0) != r.rows_quarantined
-        order by 1
-        """,  # noqa: S608 - table is one of our constants
-        [source, source],
-    )
-    columns = [d[0] for d in cur.description]
-    return [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
-
-
-def _conservation(ledger: LedgerResource, source: str, table: str) -> dg.AssetCheckResult:
-    with ledger.staging() as con:
-        ensure_raw_schema(con)
-        problems = conservation_problems(con, source, table)
-        files, read, accepted, quarantined, duplicates = con.execute(
-            "select count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_accepted), 0),"
-            " coalesce(sum(rows_quarantined), 0), coalesce(sum(rows_duplicate), 0)"
-            " from raw.file_registry where source = ? and status = 'loaded'",
-            [source],
-        ).fetchone()
-    return dg.AssetCheckResult(
-        passed=not problems,
-        description="per file: rows read = accepted + quarantined + exact duplicates dropped,"
-        " and the stored rows match the registry",
-        metadata={
-            "files": files,
-            "rows_read": read,
-            "rows_accepted": accepted,
-            "rows_quarantined": quarantined,
-            "rows_duplicate": duplicates,
-            "problems": dg.MetadataValue.json(json.loads(json.dumps(problems, default=str))),
-        },
-    )
-
-
 ROW_CONSERVATION = (
     "Protects against rows silently lost or invented by ingest: per file of data/raw/{source}, rows"
     " read = accepted + quarantined + exact duplicates dropped, and the rows stored in raw.{table}"
     " and raw.quarantine match the file registry. Blocks the downstream build when it fails."
 )
-
-
-@dg.asset_check(
-    asset=raw_manifests,
-    name="row_conservation",
-    blocking=True,
-    description=ROW_CONSERVATION.format(source="manifests", table="manifests"),
-)
-def manifests_row_conservation(ledger: LedgerResource) -> dg.AssetCheckResult:
-    return _conservation(ledger, "manifests", "raw.manifests")
-
-
-@dg.asset_check(
-    asset=raw_voyages,
-    name="row_conservation",
-    blocking=True,
-    description=ROW_CONSERVATION.format(source="voyages", table="voyages"),
-)
-def voyages_row_conservation(ledger: LedgerResource) -> dg.AssetCheckResult:
-    return _conservation(ledger, "voyages", "raw.voyages")
-
-
-@dg.asset_check(
-    asset=dg.AssetKey(["raw", "reports"]),
-    name="row_conservation",
-    blocking=True,
-    description=ROW_CONSERVATION.format(source="reports", table="reports"),
-)
-def reports_row_conservation(ledger: LedgerResource) -> dg.AssetCheckResult:
-    return _conservation(ledger, "reports", "raw.reports")
-
-
-def _files_readable(
-    context: dg.AssetCheckExecutionContext, ledger: LedgerResource, source: str
-) -> dg.AssetCheckResult:
-    """A warning, not a block: the other files went on, but someone has to fix or remove these.
-
-    It stays red while a rejected file sits in data/raw (an unchanged file is not read again),
-    and tags the run so the runs list shows it too.
-    """
-    with ledger.staging() as con:
-        ensure_raw_schema(con)
-        rejected = con.execute(
-            "select source_file, reason_code, message from raw.file_registry"
-            " where source = ? and status = 'rejected' order by source_file",
-            [source],
-        ).fetchall()
-    if rejected:
-        context.instance.add_run_tags(
-            context.run.run_id, {f"ledger/rejected_{source}": str(len(rejected))}
-        )
-    return dg.AssetCheckResult(
-        passed=not rejected,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=f"every file in data/raw/{source} can be read; a rejected file is listed"
-        " with the reason: fix it and drop it again, or remove it",
-        metadata={
-            "files_rejected": len(rejected),
-            "rejected": dg.MetadataValue.json(
-                [{"file": f, "reason": r, "message": m} for f, r, m in rejected]
-            ),
-        },
-    )
-
-
 FILES_READABLE = (
     "Warns (does not block) when a file in data/raw/{source} cannot be read at all: binary junk,"
     " truncated, empty, header only or required columns missing. Each rejected file is listed"
@@ -301,37 +179,65 @@ FILES_READABLE = (
 )
 
 
-@dg.asset_check(
-    asset=raw_manifests,
-    name="files_readable",
-    description=FILES_READABLE.format(source="manifests"),
-)
-def manifests_files_readable(
-    context: dg.AssetCheckExecutionContext, ledger: LedgerResource
-) -> dg.AssetCheckResult:
-    return _files_readable(context, ledger, "manifests")
+def source_checks(source: str) -> list[dg.AssetChecksDefinition]:
+    """The two checks of every source's asset raw/<source>: row conservation blocks the build;
+    a rejected file only warns, since the other files went on (someone has to fix or remove it)."""
+    asset = dg.AssetKey(["raw", source])
 
+    @dg.asset_check(
+        asset=asset,
+        name="row_conservation",
+        blocking=True,
+        description=ROW_CONSERVATION.format(source=source, table=source),
+    )
+    def row_conservation(ledger: LedgerResource) -> dg.AssetCheckResult:
+        with ledger.staging() as con:
+            ensure_raw_schema(con)
+            problems = conservation_problems(con, source, f"raw.{source}")
+            files, read, accepted, quarantined, duplicates = loaded_totals(con, source)
+        return dg.AssetCheckResult(
+            passed=not problems,
+            description="per file: rows read = accepted + quarantined + exact duplicates dropped,"
+            " and the stored rows match the registry",
+            metadata={
+                "files": files,
+                "rows_read": read,
+                "rows_accepted": accepted,
+                "rows_quarantined": quarantined,
+                "rows_duplicate": duplicates,
+                "problems": dg.MetadataValue.json(json.loads(json.dumps(problems, default=str))),
+            },
+        )
 
-@dg.asset_check(
-    asset=raw_voyages,
-    name="files_readable",
-    description=FILES_READABLE.format(source="voyages"),
-)
-def voyages_files_readable(
-    context: dg.AssetCheckExecutionContext, ledger: LedgerResource
-) -> dg.AssetCheckResult:
-    return _files_readable(context, ledger, "voyages")
+    @dg.asset_check(
+        asset=asset, name="files_readable", description=FILES_READABLE.format(source=source)
+    )
+    def files_readable(
+        context: dg.AssetCheckExecutionContext, ledger: LedgerResource
+    ) -> dg.AssetCheckResult:
+        # It stays red while a rejected file sits in data/raw (an unchanged file is not read
+        # again), and tags the run so the runs list shows it too.
+        with ledger.staging() as con:
+            ensure_raw_schema(con)
+            rejected = rejected_files(con, source)
+        if rejected:
+            context.instance.add_run_tags(
+                context.run.run_id, {f"ledger/rejected_{source}": str(len(rejected))}
+            )
+        return dg.AssetCheckResult(
+            passed=not rejected,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"every file in data/raw/{source} can be read; a rejected file is listed"
+            " with the reason: fix it and drop it again, or remove it",
+            metadata={
+                "files_rejected": len(rejected),
+                "rejected": dg.MetadataValue.json(
+                    [{"file": f, "reason": r, "message": m} for f, r, m in rejected]
+                ),
+            },
+        )
 
-
-@dg.asset_check(
-    asset=dg.AssetKey(["raw", "reports"]),
-    name="files_readable",
-    description=FILES_READABLE.format(source="reports"),
-)
-def reports_files_readable(
-    context: dg.AssetCheckExecutionContext, ledger: LedgerResource
-) -> dg.AssetCheckResult:
-    return _files_readable(context, ledger, "reports")
+    return [row_conservation, files_readable]
 
 
 BOOKKEEPING = {
@@ -345,14 +251,7 @@ BOOKKEEPING = {
 # (as external assets they stayed "Never materialized").
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
-            ["raw", table],
-            group_name=GROUP,
-            kinds={"duckdb"},
-            description=description,
-            deps=[raw_manifests, raw_voyages, raw_reports],
-            metadata=raw_table_metadata(table),
-        )
+        raw_spec(table, description, deps=[raw_manifests, raw_voyages, raw_reports])
         for table, description in BOOKKEEPING.items()
     ],
     name="raw_bookkeeping",
@@ -365,10 +264,5 @@ def raw_bookkeeping(ledger: LedgerResource):
 
 ingest_assets = [raw_manifests, raw_voyages, raw_reports, raw_bookkeeping]
 ingest_checks = [
-    manifests_row_conservation,
-    voyages_row_conservation,
-    reports_row_conservation,
-    manifests_files_readable,
-    voyages_files_readable,
-    reports_files_readable,
+    check for source in ("manifests", "voyages", "reports") for check in source_checks(source)
 ]

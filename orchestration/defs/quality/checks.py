@@ -18,7 +18,7 @@ from orchestration.paths import EXPECTATIONS_DIR
 from orchestration.quality.audit import SEVERITIES, record_results
 
 if TYPE_CHECKING:  # GX takes ~5 s to import: only a run that validates pays for it
-    from orchestration.quality.gx import ValidationSummary
+    from orchestration.quality.gx_summary import ValidationSummary
 
 # asset key -> (table in the staging db, suite file in expectations/). GX guards the raw boundary
 # and the published contract; dbt tests hold the rules inside the models (consistency between

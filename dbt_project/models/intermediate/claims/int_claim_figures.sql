@@ -80,7 +80,9 @@ daily_rounds as (
 
 daily_voyages as (
 
-    select arrival_date as flow_date, count(*) as voyages
+    select
+        arrival_date as flow_date,
+        count(*) as voyages
     from voyages
     group by arrival_date
 
@@ -163,7 +165,9 @@ evidence_totals as (
 
 directions as (
 
-    select distinct origin_country_code, destination_country_code
+    select distinct
+        origin_country_code,
+        destination_country_code
     from voyages
 
 ),
@@ -185,8 +189,10 @@ direction_matches as (
         count(directions.origin_country_code) as matching_directions
     from claims
     left join directions
-        on coalesce(claims.direction_from, directions.origin_country_code) = directions.origin_country_code
-        and coalesce(claims.direction_to, directions.destination_country_code) = directions.destination_country_code
+        on coalesce(claims.direction_from, directions.origin_country_code)
+        = directions.origin_country_code
+        and coalesce(claims.direction_to, directions.destination_country_code)
+        = directions.destination_country_code
     group by claims.claim_id
 
 ),
@@ -202,20 +208,24 @@ central_figures as (
             when 'containers' then coalesce(evidence_totals.containers, 0)
         end as central,
         case claims.metric
-            when 'explosives_tonnes' then coalesce(evidence_totals.tonnes, 0) * (1 - tolerance.tonnes_tolerance)
-            when 'rounds' then least(
-                coalesce(rounds.mass_low, 0),
-                coalesce(rounds.container_low, rounds.mass_low, 0)
-            )
+            when 'explosives_tonnes'
+                then coalesce(evidence_totals.tonnes, 0) * (1 - tolerance.tonnes_tolerance)
+            when 'rounds'
+                then least(
+                    coalesce(rounds.mass_low, 0),
+                    coalesce(rounds.container_low, rounds.mass_low, 0)
+                )
             when 'shipments' then coalesce(evidence_totals.evidence_rows, 0)
             when 'containers' then coalesce(evidence_totals.containers, 0)
         end as low,
         case claims.metric
-            when 'explosives_tonnes' then coalesce(evidence_totals.tonnes, 0) * (1 + tolerance.tonnes_tolerance)
-            when 'rounds' then greatest(
-                coalesce(rounds.mass_high, 0),
-                coalesce(rounds.container_high, rounds.mass_high, 0)
-            )
+            when 'explosives_tonnes'
+                then coalesce(evidence_totals.tonnes, 0) * (1 + tolerance.tonnes_tolerance)
+            when 'rounds'
+                then greatest(
+                    coalesce(rounds.mass_high, 0),
+                    coalesce(rounds.container_high, rounds.mass_high, 0)
+                )
             when 'shipments' then coalesce(evidence_totals.evidence_rows, 0)
             when 'containers' then coalesce(evidence_totals.containers, 0)
         end as high
@@ -251,9 +261,11 @@ final as (
         claims.direction_to,
         direction_summary.data_direction_from,
         direction_summary.data_direction_to,
-        (claims.direction_from is not null or claims.direction_to is not null)
+        (
+            (claims.direction_from is not null or claims.direction_to is not null)
             and direction_summary.direction_count > 0
-            and direction_matches.matching_directions = 0 as is_direction_conflict,
+            and direction_matches.matching_directions = 0
+        ) as is_direction_conflict,
         claims.is_synthetic
 
     from claims

@@ -1,5 +1,8 @@
 {#- The period each claim is compared over: as stated, or the whole data period when the claim
     gives none. Data periods are whole months (the data is complete for every month it touches). -#}
+{#- The part of the claim period the data covers. -#}
+{% set overlap_start = 'greatest(effective_start, data_start)' %}
+{% set overlap_end = 'least(effective_end, data_end)' %}
 with
 
 claims as (
@@ -75,8 +78,9 @@ final as (
         *,
         case
             when data_start is null or effective_start is null or effective_end is null then 0.0
-            when greatest(effective_start, data_start) > least(effective_end, data_end) then 0.0
-            else 1.0 * {{ days_inclusive('greatest(effective_start, data_start)', 'least(effective_end, data_end)') }}
+            when {{ overlap_start }} > {{ overlap_end }} then 0.0
+            else
+                1.0 * {{ days_inclusive(overlap_start, overlap_end) }}
                 / {{ days_inclusive('effective_start', 'effective_end') }}
         end as data_coverage
     from resolved

@@ -43,10 +43,11 @@ sequenced as (
 paired as (
 
     select * from sequenced
-    where port_code in {{ literal_list(var('voyage_origin_ports')) }}
-      and is_laden
-      and next_port_code in {{ literal_list(var('voyage_destination_ports')) }}
-      and next_is_laden
+    where
+        port_code in {{ literal_list(var('voyage_origin_ports')) }}
+        and is_laden
+        and next_port_code in {{ literal_list(var('voyage_destination_ports')) }}
+        and next_is_laden
 
 ),
 

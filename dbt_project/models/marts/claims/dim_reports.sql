@@ -14,7 +14,9 @@ claims as (
 
 claim_counts as (
 
-    select report_id, count(*) as claims
+    select
+        report_id,
+        count(*) as claims
     from claims
     group by report_id
 

@@ -90,9 +90,12 @@ phrased as (
         case
             when computed_low = computed_high
                 then {{ format_number(shown | replace('COLUMN', 'computed_central')) }}
-            else {{ format_number(shown | replace('COLUMN', 'computed_low')) }}
+            else
+                {{ format_number(shown | replace('COLUMN', 'computed_low')) }}
                 || ' to ' || {{ format_number(shown | replace('COLUMN', 'computed_high')) }}
-                || ' (central ' || {{ format_number(shown | replace('COLUMN', 'computed_central')) }} || ')'
+                || ' (central '
+                || {{ format_number(shown | replace('COLUMN', 'computed_central')) }}
+                || ')'
         end as computed_text,
         {{ format_number('evidence_rows') }}
         || case when metric = 'shipments' then ' voyages' else ' shipments' end as evidence_text
@@ -110,14 +113,21 @@ described as (
         || case when is_period_stated then '' else ' (whole data period)' end
         || '. '
         || case status
-            when 'conflicting_direction' then 'It states the flow as '
-                || coalesce(direction_from, '?') || ' -> ' || coalesce(direction_to, '?')
-                || ', but the data shows '
-                || coalesce(data_direction_from, '?') || ' -> ' || coalesce(data_direction_to, '?') || '.'
+            when 'conflicting_direction'
+                then
+                    'It states the flow as '
+                    || coalesce(direction_from, '?') || ' -> ' || coalesce(direction_to, '?')
+                    || ', but the data shows '
+                    || coalesce(data_direction_from, '?')
+                    || ' -> '
+                    || coalesce(data_direction_to, '?')
+                    || '.'
             when 'not_comparable' then 'The data has no records in that period.'
-            when 'partial_coverage' then 'Not comparable: the data covers only '
-                || {{ format_percent('data_coverage') }} || ' of the period (computed '
-                || computed_text || ' from ' || evidence_text || ' for the part it covers).'
+            when 'partial_coverage'
+                then
+                    'Not comparable: the data covers only '
+                    || {{ format_percent('data_coverage') }} || ' of the period (computed '
+                    || computed_text || ' from ' || evidence_text || ' for the part it covers).'
             else
                 case status
                     when 'consistent' then 'Consistent with the data'

@@ -27,10 +27,14 @@ split as (
         profiles.kg_per_round_low,
         profiles.kg_per_round_central,
         profiles.kg_per_round_high,
-        flows.explosive_tonnes * 1000.0 * profiles.mix_share / profiles.kg_per_round_high as rounds_low,
-        flows.explosive_tonnes * 1000.0 * profiles.mix_share / profiles.kg_per_round_central as rounds_central,
-        flows.explosive_tonnes * 1000.0 * profiles.mix_share / profiles.kg_per_round_low as rounds_high,
-        flows.containers * profiles.mix_share * profiles.rounds_per_container_low as container_rounds_low,
+        flows.explosive_tonnes * 1000.0 * profiles.mix_share / profiles.kg_per_round_high
+            as rounds_low,
+        flows.explosive_tonnes * 1000.0 * profiles.mix_share / profiles.kg_per_round_central
+            as rounds_central,
+        flows.explosive_tonnes * 1000.0 * profiles.mix_share / profiles.kg_per_round_low
+            as rounds_high,
+        flows.containers * profiles.mix_share * profiles.rounds_per_container_low
+            as container_rounds_low,
         flows.containers * profiles.mix_share * profiles.rounds_per_container_central
             as container_rounds_central,
         flows.containers * profiles.mix_share * profiles.rounds_per_container_high

@@ -20,7 +20,9 @@ voyages as (
 
 calls as (
 
-    select port_code, count(*) as port_calls
+    select
+        port_code,
+        count(*) as port_calls
     from port_calls
     group by port_code
 
@@ -28,7 +30,9 @@ calls as (
 
 departures as (
 
-    select origin_port_code as port_code, count(*) as voyages_departed
+    select
+        origin_port_code as port_code,
+        count(*) as voyages_departed
     from voyages
     group by origin_port_code
 
@@ -36,7 +40,9 @@ departures as (
 
 arrivals as (
 
-    select destination_port_code as port_code, count(*) as voyages_arrived
+    select
+        destination_port_code as port_code,
+        count(*) as voyages_arrived
     from voyages
     group by destination_port_code
 

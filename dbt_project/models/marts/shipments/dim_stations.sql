@@ -17,7 +17,8 @@ dispatched as (
     select
         origin_station_code as station_code,
         count(*) as shipments_dispatched,
-        sum(case when is_explosive then gross_cargo_tonnes else 0 end) as explosive_tonnes_dispatched
+        sum(case when is_explosive then gross_cargo_tonnes else 0 end)
+            as explosive_tonnes_dispatched
     from shipments
     group by origin_station_code
 

@@ -27,7 +27,9 @@ calls as (
 
 voyage_counts as (
 
-    select vessel_name, count(*) as voyages
+    select
+        vessel_name,
+        count(*) as voyages
     from voyages
     group by vessel_name
 

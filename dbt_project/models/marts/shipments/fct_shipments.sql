@@ -41,10 +41,12 @@ enriched as (
         origin.station_name as origin_station_name,
         consignments.destination_station_code,
         destination.station_name as destination_station_name,
-        consignments.origin_station_code || '-' || consignments.destination_station_code as route_id,
+        consignments.origin_station_code || '-' || consignments.destination_station_code
+            as route_id,
         coalesce(origin.station_name, consignments.origin_station_code)
-            || ' - '
-            || coalesce(destination.station_name, consignments.destination_station_code) as route_name,
+        || ' - '
+        || coalesce(destination.station_name, consignments.destination_station_code)
+            as route_name,
         consignments.shipper,
         consignments.consignee,
         consignments.cargo_code,

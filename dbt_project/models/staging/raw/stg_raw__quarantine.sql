@@ -9,7 +9,8 @@ source as (
 renamed as (
 
     select
-        {{ surrogate_key(['file_sha256', 'source_row', 'field', 'reason_code', 'message']) }} as quarantine_id,
+        {{ surrogate_key(['file_sha256', 'source_row', 'field', 'reason_code', 'message']) }}
+            as quarantine_id,
         source,
         source_file,
         cast(source_row as bigint) as source_row,
