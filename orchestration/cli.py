@@ -1,4 +1,11 @@
-"""`ledger`: run the pipeline, generate sample data, inspect and roll back published versions."""
+"""`ledger`: run the pipeline, generate sample data, inspect and roll back published versions.
+
+argparse, not Typer/Click: measured on this 2-core machine, `import typer` takes ~136 ms (click
+~66 ms) against ~5 ms for argparse, out of the 1 s the read-only commands have; the help texts,
+subcommands and exit codes the tests pin are all argparse gives, and the tables are one plain
+formatter (publish/commands.py) whose output the README quotes and the tests compare byte for
+byte, which Rich's terminal-width layout would not keep stable.
+"""
 
 from __future__ import annotations
 

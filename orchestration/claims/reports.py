@@ -1,4 +1,10 @@
-"""Report files: YAML front matter (the contract's keys only), curated claims, merging."""
+"""Report files: YAML front matter (the contract's keys only), curated claims, merging.
+
+The front matter is split off by one regular expression and read with yaml.safe_load rather than
+python-frontmatter, which normalises line endings, strips the body and returns empty metadata
+when the header is missing: claims keep character offsets into the body, so it must be exactly
+the text after the closing ``---``, and a missing or bad header must fail naming the file.
+"""
 
 from __future__ import annotations
 
