@@ -26,6 +26,12 @@ def _status(url: str) -> int:
         return exc.code
 
 
+def _ctrl_c_stops_it() -> None:
+    """In the child before exec: a shell's background job (nohup, `&`, some CI runners) starts
+    with SIGINT ignored, and so would the server; the default lets the teardown's Ctrl-C stop it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, LedgerPaths]]:
     """A warehouse with docs, two reports and the files that must stay private, served on a
@@ -50,6 +56,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Ledg
         stderr=subprocess.DEVNULL,
         text=True,
         env=env,
+        preexec_fn=_ctrl_c_stops_it,
     )
     try:
         url = None
@@ -60,8 +67,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Ledg
         assert url is not None, "the server printed no URL"
         yield url, ledger_home
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C, as the URL line says
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # leave nothing running, then fail
+            proc.wait()
+            raise
 
 
 def test_landing_page_links_to_docs_and_each_report(served: tuple[str, LedgerPaths]) -> None:
