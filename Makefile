@@ -1,4 +1,5 @@
-# Two commands matter: `make run` (set up + run the main job on the sample data) and `make test`.
+# Two commands matter: `make run` (set up + run the main job on the sample data) and `make test-all`
+# (every test, what CI runs); `make test` is the quicker default suite (no tests marked slow).
 # Everything installs from this repo's own files: uv (via pip if missing) -> .venv from uv.lock.
 
 SHELL := /bin/bash
@@ -9,7 +10,7 @@ BIN := $(VENV)/bin
 export LEDGER_HOME ?= $(CURDIR)
 export DAGSTER_HOME ?= $(LEDGER_HOME)/data/warehouse/dagster
 
-.PHONY: setup run test test-fast ui bench docs lint format clean help
+.PHONY: setup run test test-all test-fast ui bench docs lint format clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -32,11 +33,13 @@ run: setup  ## generate sample data if data/raw is empty, then ingest, build, au
 	@if [ -z "$$(ls -A $(LEDGER_HOME)/data/raw/manifests 2>/dev/null)" ]; then $(BIN)/ledger generate; fi
 	$(BIN)/ledger run
 
-test: setup lint  ## lint, then the whole test suite (what CI runs)
+test: setup  ## the default suite: every test not marked slow
+	$(BIN)/pytest -m "not slow"
+
+test-all: setup lint  ## lint, then every test, the slow ones too (what CI runs: .ci/run)
 	$(BIN)/pytest
 
-test-fast: setup  ## tests without the slow ones
-	$(BIN)/pytest -m "not slow"
+test-fast: test  ## old name of `make test`
 
 ui: setup  ## Dagster UI on http://127.0.0.1:3000 (assets, checks, schedule, sensor, runs)
 	$(BIN)/ledger ui

@@ -42,6 +42,24 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 
 @pytest.fixture(scope="session")
+def dbt_fixture_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """tests/test_dbt_build.py's hand-made raw schema built once by the dbt CLI (`dbt build`,
+    unit tests included): the database and the target folder (manifest.json and all).
+
+    Shared by the modules that start from that state: read it, or copy the file and change
+    the copy; never write to it.
+    """
+    from tests.test_dbt_build import fill_raw, run_dbt
+
+    tmp = tmp_path_factory.mktemp("dbt_build")
+    db = tmp / "staging.duckdb"
+    fill_raw(db)
+    result = run_dbt(["build"], db, tmp)
+    assert result.returncode == 0, result.stdout[-5000:]
+    return {"db": db, "target": tmp / "target"}
+
+
+@pytest.fixture(scope="session")
 def sample_cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """`ledger run` twice on the sample, as a user would (subprocess, output to a pipe): the
     first publishes v0001; the second, after the last 3 rows of one manifest are dropped, v0002.

@@ -169,13 +169,9 @@ def run_dbt(args: list[str], db: Path, tmp: Path) -> subprocess.CompletedProcess
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    tmp = tmp_path_factory.mktemp("dbt_build")
-    db = tmp / "staging.duckdb"
-    fill_raw(db)
-    result = run_dbt(["build"], db, tmp)
-    assert result.returncode == 0, result.stdout[-5000:]
-    con = duckdb.connect(str(db), read_only=True)
+def built(dbt_fixture_build: dict[str, Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The fixture rows above after a real `dbt build` (conftest.py runs it once a session)."""
+    con = duckdb.connect(str(dbt_fixture_build["db"]), read_only=True)
     yield con
     con.close()
 
@@ -532,11 +528,10 @@ def test_old_invocation_target_folders_are_pruned_but_the_current_one_kept(
     )
 
 
-def test_docs_open_on_the_project_overview(tmp_path: Path) -> None:
-    """dbt docs show the `__overview__` doc on their first page: it must be ours, not dbt's."""
-    result = run_dbt(["parse"], tmp_path / "staging.duckdb", tmp_path)
-    assert result.returncode == 0, result.stdout[-5000:]
-    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+def test_docs_open_on_the_project_overview(dbt_fixture_build: dict[str, Path]) -> None:
+    """dbt docs show the `__overview__` doc on their first page: it must be ours, not dbt's.
+    (The manifest the dbt CLI wrote for the fixture build: a `dbt parse` writes the same.)"""
+    manifest = json.loads((dbt_fixture_build["target"] / "manifest.json").read_text())
     overview = [d for d in manifest["docs"].values() if d["name"] == "__overview__"]
     ours = [d for d in overview if d["package_name"] == "shipment_ledger"]
     assert len(ours) == 1

@@ -26,10 +26,17 @@ def _status(url: str) -> int:
         return exc.code
 
 
-@pytest.fixture
-def served(ledger_home: LedgerPaths) -> Iterator[tuple[str, LedgerPaths]]:
+def _ctrl_c_stops_it() -> None:
+    """In the child before exec: a shell's background job (nohup, `&`, some CI runners) starts
+    with SIGINT ignored, and so would the server; the default lets the teardown's Ctrl-C stop it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, LedgerPaths]]:
     """A warehouse with docs, two reports and the files that must stay private, served on a
-    free port by the real CLI."""
+    free port by the real CLI; one server for the module (the tests only read from it)."""
+    ledger_home = LedgerPaths.from_env(tmp_path_factory.mktemp("docs_home")).ensure()
     wh = ledger_home.warehouse_dir
     for rel in ("docs/dbt/index.html", "docs/gx/index.html", "docs/gx/static/styles/x.css"):
         (wh / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -41,12 +48,15 @@ def served(ledger_home: LedgerPaths) -> Iterator[tuple[str, LedgerPaths]]:
     (wh / "ledger.duckdb").write_bytes(b"private")
     (wh / "dagster").mkdir()
     (wh / "dagster" / "dagster.yaml").write_text("private")
+    env = {**os.environ, "LEDGER_HOME": str(ledger_home.home)}
+    env.pop("LEDGER_SERVING_DB", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "orchestration.cli", "docs", "--serve", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, "LEDGER_HOME": str(ledger_home.home)},
+        env=env,
+        preexec_fn=_ctrl_c_stops_it,
     )
     try:
         url = None
@@ -57,8 +67,13 @@ def served(ledger_home: LedgerPaths) -> Iterator[tuple[str, LedgerPaths]]:
         assert url is not None, "the server printed no URL"
         yield url, ledger_home
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C, as the URL line says
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # leave nothing running, then fail
+            proc.wait()
+            raise
 
 
 def test_landing_page_links_to_docs_and_each_report(served: tuple[str, LedgerPaths]) -> None:

@@ -19,7 +19,7 @@ from orchestration.incremental import (
     queue_months,
     record_build,
 )
-from tests.test_dbt_build import PROV_A, fill_raw, rows, run_dbt
+from tests.test_dbt_build import PROV_A, rows, run_dbt
 
 T2 = datetime(2024, 2, 3, 8, 0)
 PROV_C = ("manifests/c.csv", "c" * 64, T2)
@@ -59,13 +59,14 @@ def deliver(db: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def built_then_delivered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """One full build, then the delivery applied to two copies of that state."""
+def built_then_delivered(
+    tmp_path_factory: pytest.TempPathFactory, dbt_fixture_build: dict[str, Path]
+) -> dict[str, Path]:
+    """One full build (test_dbt_build.py's fixture rows, built once a session by the dbt CLI),
+    then the delivery applied to two copies of that state."""
     tmp = tmp_path_factory.mktemp("incremental")
     base = tmp / "base.duckdb"
-    fill_raw(base)
-    result = run_dbt(["build", "--exclude", "test_type:unit"], base, tmp)
-    assert result.returncode == 0, result.stdout[-3000:]
+    shutil.copy(dbt_fixture_build["db"], base)
     dbs = {}
     for name in ("incremental", "full"):
         dbs[name] = tmp / f"{name}.duckdb"
