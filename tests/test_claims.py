@@ -1,4 +1,8 @@
-"""Rule-based claim extraction: one test per pattern and per trap, file errors, CLI contract."""
+"""Rule-based claim extraction: one test per pattern and per trap, file errors, CLI contract.
+
+Long because it is a catalogue: one short test per wording the extractor must read or must
+not be fooled by, kept side by side so a new rule is checked against every trap.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The synthetic data generator: determinism, calibration, and a summary that matches its files.
 
 The files are read back here with plain polars (independently of the ingest code) so a
-generator bug cannot hide behind a matching reader bug.
+generator bug cannot hide behind a matching reader bug. Long (~400 lines) because each file
+dialect and calibration target the sample promises gets its own short check.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Complements test_ingest.py (reason codes, dialects, duplicates by sha256, a 20 MB field) with
 what it leaves open: names that look like SQL or paths, exact rejection messages, header-only
-files in every format, and the peak memory of a file with one absurdly long field.
+files in every format, and the peak memory of a file with one absurdly long field. Long because
+the cases are many and each is a few lines; they share the helpers at the top.
 """
 
 from __future__ import annotations

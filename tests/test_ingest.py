@@ -1,4 +1,8 @@
-"""Ingest assets end to end: real files in LEDGER_HOME, real DuckDB, dagster.materialize."""
+"""Ingest assets end to end: real files in LEDGER_HOME, real DuckDB, dagster.materialize.
+
+Long because it is one test per reason code and file dialect, each on small files it writes;
+test_hostile_input.py holds the adversarial cases.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Version store: publish, idempotency, diff, rollback, time travel, gc, CLI; real files only."""
+"""Version store: publish, idempotency, diff, rollback, time travel, gc, CLI; real files only.
+
+Long because the promises are many and share one fixture (a store with hand-made staging
+files); each test is short and names the promise it checks.
+"""
 
 from __future__ import annotations
 
