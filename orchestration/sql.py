@@ -46,13 +46,17 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    """Whether ``schema.table`` exists in the connection's database (staging built or not)."""
+def table_exists(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, catalog: str | None = None
+) -> bool:
+    """Whether ``schema.table`` exists in the connection's databases, or in ``catalog`` only
+    (an attached file) when given (staging built or not)."""
     return bool(
         con.execute(
             "select count(*) from information_schema.tables"
-            " where table_schema = ? and table_name = ?",
-            [schema, table],
+            " where table_schema = ? and table_name = ?"
+            " and table_catalog = coalesce(?, table_catalog)",
+            [schema, table, catalog],
         ).fetchone()[0]
     )
 

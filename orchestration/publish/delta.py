@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import duckdb
 
-from orchestration.sql import quote_ident
+from orchestration.sql import quote_ident, table_exists
 
 # The marts dbt builds per waybill (materialized incremental, delete + insert by waybill_no).
 WAYBILL_TABLES = ("fct_shipments", "fct_munitions_equivalent", "fct_waybill_versions")
@@ -33,11 +33,7 @@ def apply_delta(
 ) -> None:
     """Turn the current database (a copy of the latest version) into staging's ``main``
     (attached as ``stg``)."""
-    has_log = con.execute(
-        "select count(*) from information_schema.tables where table_catalog = 'stg' "
-        "and table_schema = 'raw' and table_name = 'changed_keys'"
-    ).fetchone()[0]
-    if not has_log:
+    if not table_exists(con, "raw", "changed_keys", catalog="stg"):
         raise DeltaMismatch("staging has no change log (raw.changed_keys)")
     changed = con.execute(f"select count(distinct key) from ({CHANGED})").fetchone()[0]  # noqa: S608
     shipments = con.execute("select count(*) from stg.main.fct_shipments").fetchone()[0]
