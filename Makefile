@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export LEDGER_HOME ?= $(CURDIR)
 export DAGSTER_HOME ?= $(LEDGER_HOME)/data/warehouse/dagster
 
-.PHONY: setup run test test-all test-fast ui bench docs lint format clean help
+.PHONY: setup setup-scale run test test-all test-fast test-scale ui bench bench-scale docs lint format clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -25,6 +25,19 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 setup: $(VENV)/.synced /usr/bin/chromium  ## create .venv from uv.lock (installs uv first if missing)
 
+$(VENV)/.synced-scale: $(VENV)/.synced
+	$(UV) sync --frozen --python 3.11 --group scale
+	@touch $@
+
+setup-scale: setup $(VENV)/.synced-scale /usr/lib/postgresql /usr/bin/java  ## setup + Postgres, Java and the scale group
+
+# Debian's PostgreSQL server (started by the scale tests in a temp folder) and Java (Spark).
+/usr/lib/postgresql:
+	apt-get update -qq && apt-get install -y -qq postgresql
+
+/usr/bin/java:
+	apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless
+
 # Debian's chromium for the UI's browser test (Playwright drives it; it downloads no browser).
 /usr/bin/chromium:
 	apt-get update -qq && apt-get install -y -qq chromium
@@ -33,11 +46,14 @@ run: setup  ## generate sample data if data/raw is empty, then ingest, build, au
 	@if [ -z "$$(ls -A $(LEDGER_HOME)/data/raw/manifests 2>/dev/null)" ]; then $(BIN)/ledger generate; fi
 	$(BIN)/ledger run
 
-test: setup  ## the default suite: every test not marked slow
-	$(BIN)/pytest -m "not slow"
+test: setup  ## the default suite: every test not marked slow or scale
+	$(BIN)/pytest -m "not slow and not scale"
 
-test-all: setup lint  ## lint, then every test, the slow ones too (what CI runs: .ci/run)
+test-all: setup-scale lint  ## lint, then every test, slow and scale ones too (what CI runs: .ci/run)
 	$(BIN)/pytest
+
+test-scale: setup-scale  ## the shared-infrastructure tests: Postgres, DuckLake on Postgres, Spark
+	$(BIN)/pytest -m scale
 
 test-fast: test  ## old name of `make test`
 

@@ -9,9 +9,7 @@ ratios; ``--json PATH`` also writes them. Run: ``ledger bench versions [--rows N
 from __future__ import annotations
 
 import argparse
-import glob
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -21,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from orchestration.duckdb_extensions import load_bundled
 from orchestration.paths import LedgerPaths
 from orchestration.publish.store import VersionStore
 from orchestration.sql import attach, connect, quote_ident, sql_literal
@@ -103,22 +102,6 @@ def bench_files(work: Path, rows: int, changed: int) -> dict[str, Any]:
     }
 
 
-def load_ducklake(con: duckdb.DuckDBPyConnection, ext_dir: Path) -> None:
-    """Install the extensions from the wheels that ship them: no network needed."""
-    import duckdb_extension_ducklake
-    import duckdb_extension_sqlite_scanner
-
-    con.execute(f"set extension_directory = {sql_literal(str(ext_dir))}")
-    for name, module in zip(
-        EXTENSIONS, (duckdb_extension_ducklake, duckdb_extension_sqlite_scanner), strict=True
-    ):
-        [binary] = glob.glob(
-            os.path.join(os.path.dirname(module.__file__), "extensions", "*", "*.duckdb_extension")
-        )
-        con.execute(f"install {sql_literal(binary)}")
-        con.execute(f"load {name}")
-
-
 def _ducklake_publish(
     con: duckdb.DuckDBPyConnection, staging: Path, message: str, first: bool
 ) -> None:
@@ -154,7 +137,7 @@ def bench_ducklake(work: Path, rows: int, changed: int) -> dict[str, Any]:
     root.mkdir(parents=True, exist_ok=True)
     staging, data = root / "staging.duckdb", root / "data"
     con = connect(None)
-    load_ducklake(con, work / "extensions")
+    load_bundled(con, work / "extensions", *EXTENSIONS)
     catalog = "ducklake:sqlite:" + str(root / "catalog.sqlite")
     con.execute(f"attach {sql_literal(catalog)} as lake (data_path {sql_literal(str(data) + '/')})")
     make_staging(staging, rows, 0)
