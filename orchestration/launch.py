@@ -17,7 +17,9 @@ import duckdb
 
 from orchestration.defs.partitions import dispatch_months
 from orchestration.incremental import MONTHLY, changed_months, data_months, full_refresh_needed
+from orchestration.paths import LedgerPaths
 from orchestration.run_scope import INGEST_RUN_TAG, SCOPE_CHANGED, SCOPE_TAG
+from orchestration.staging import open_staging
 
 if TYPE_CHECKING:
     from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
@@ -133,9 +135,7 @@ def build_in_process(
 ) -> dg.ExecuteInProcessResult:
     """The build run for what the change log holds; with ``months``, those months whole, as a
     UI backfill would do."""
-    from orchestration.defs.resources import LedgerResource
-
-    with LedgerResource().staging() as con:
+    with open_staging(LedgerPaths.from_env().ensure()) as con:
         plan = plan_build(con, code)
     if months:
         plan = BuildPlan(_clamp(sorted({*plan.months, *months})), plan.full_refresh, rebuild=True)

@@ -1,6 +1,5 @@
 """Dagster resources: configured by env vars, with defaults that work with no configuration."""
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,32 +10,7 @@ from orchestration.dagster_runs import process_tags
 from orchestration.defs.dbt.resources import DBT_EXECUTABLE, LedgerDbtCliResource, dbt_project
 from orchestration.paths import LedgerPaths
 from orchestration.run_lock import RunInProgress, acquire
-from orchestration.sql import MEMORY_LIMIT
-
-# A `dbt build` orphaned by a kill -9 of its run keeps the staging write lock until it ends
-# (about as long as a build): the next run waits for it instead of failing.
-# Not dagster-duckdb's DuckDBResource (0.29, for this Dagster): its get_connection retries
-# duckdb.connect 10 times with doubling sleeps (~100 s in all, not configurable), on any
-# IOException or RuntimeError rather than the lock alone, logs nothing while it waits, always
-# opens read-write (the audit reads staging read-only) and is one more dependency.
-LOCK_WAIT_SECONDS = 120.0
-
-
-def connect_when_free(
-    path: str, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
-) -> duckdb.DuckDBPyConnection:
-    """Open ``path`` once no other process holds DuckDB's lock on it (up to ``wait`` s)."""
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            return duckdb.connect(path, read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
-        except duckdb.IOException as exc:
-            if "Could not set lock" not in str(exc) or time.monotonic() > deadline:
-                raise
-            dg.get_dagster_logger().warning(
-                f"staging database busy, waiting: {str(exc).splitlines()[0]}"
-            )
-            time.sleep(1.0)
+from orchestration.staging import open_staging
 
 
 class LedgerResource(dg.ConfigurableResource):
@@ -67,11 +41,8 @@ class LedgerResource(dg.ConfigurableResource):
     @contextmanager
     def staging(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived connection: DuckDB allows one writer per file, so never hold it."""
-        con = connect_when_free(str(self.paths.staging_db), read_only=read_only)
-        try:
+        with open_staging(self.paths, read_only) as con:
             yield con
-        finally:
-            con.close()
 
 
 @dg.definitions

@@ -128,15 +128,13 @@ def load_evidence(db_path: Path) -> EvidenceData:
 
 def changes_since_previous(store: VersionStore, version: str) -> Changes | None:
     """The diff against the newest earlier published version; None for the first one."""
-    from orchestration.defs.publish.assets import _diff_summary  # the publish step's summary
-
     current = parse_version_id(version)
     earlier = [
         v.version_id for v in store.versions() if v.version_id < current and v.status == "published"
     ]
     if not earlier:
         return None
-    summary = _diff_summary(store, max(earlier), current)
+    summary = store.change_summary(max(earlier), current)
     if "error" in summary:
         return Changes(label(max(earlier)), {}, error=summary["error"])
     return Changes(label(max(earlier)), summary)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import psutil
 
-from orchestration.defs.resources import LedgerResource
 from orchestration.ingest.contract import reset_if_outdated
 from orchestration.ingest.readers.common import FileRejected
 from orchestration.ingest.registry import (
@@ -29,6 +28,7 @@ from orchestration.ingest.registry import (
 from orchestration.ingest.source import FileOutcome, Log, Source
 from orchestration.inputs import LINK_OUTSIDE_RAW, current_files, file_digest, leaves_raw
 from orchestration.sql import transaction
+from orchestration.staging import StagingAccess
 
 # Caps DuckDB while it deduplicates a big file: it spills to disk instead of growing.
 INSERT_MEMORY_LIMIT = "1500MB"
@@ -61,7 +61,7 @@ def sweep_scratch(warehouse: Path, log: Log) -> None:
             log(f"removed {folder.name}, left by a run that was killed (pid {pid})")
 
 
-def ingest_source(ledger: LedgerResource, source: Source, log: Log, warn: Log) -> list[FileOutcome]:
+def ingest_source(ledger: StagingAccess, source: Source, log: Log, warn: Log) -> list[FileOutcome]:
     """Bring the raw tables of ``source`` in line with the files now in data/raw/<source>.
 
     The database is opened only for the registry and for each file's transaction, never

@@ -19,6 +19,8 @@ from orchestration.publish.files import PRIMARY_KEYS, column_types, main_tables
 from orchestration.publish.registry import Version, VersionError
 from orchestration.sql import attach, connect, quote_ident
 
+CHANGE_KINDS = ("added", "removed", "changed")
+
 
 def diff_versions(
     old: Version, new: Version, files: tuple[Path, Path], table: str | None, sample: int

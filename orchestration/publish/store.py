@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from orchestration.paths import LedgerPaths
-from orchestration.publish.diff import diff_versions
+from orchestration.publish.diff import CHANGE_KINDS, diff_versions
 from orchestration.publish.publisher import Publisher
 from orchestration.publish.registry import Registry, Version, VersionError, parse_version_id
 from orchestration.sql import connect
@@ -106,3 +106,19 @@ class VersionStore(Publisher):
         files = self.readable_path(a_id), self.readable_path(b_id)
         tables = diff_versions(self.get(a_id), self.get(b_id), files, table, sample)
         return {"from_version": a_id, "to_version": b_id, "tables": tables}
+
+    def change_summary(self, old: int, new: int) -> dict[str, Any]:
+        """Counts of the changed tables only, as the publish step and the report show them.
+
+        ``{"error": ...}`` instead of raising: a concurrent ``ledger gc`` may have removed the
+        old file meanwhile, and neither caller should fail for that.
+        """
+        try:
+            tables = self.diff(old, new, sample=3)["tables"]
+        except VersionError as exc:
+            return {"error": str(exc)}
+        return {
+            name: {k: d[k] for k in CHANGE_KINDS}
+            for name, d in tables.items()
+            if any(d.get(k) for k in (*CHANGE_KINDS, "columns_added", "columns_removed"))
+        }

@@ -13,13 +13,12 @@ from orchestration.defs.dbt.assets import mart_asset_keys
 from orchestration.defs.resources import LedgerResource
 from orchestration.incremental import clear_consumed_changes
 from orchestration.markdown import markdown_table
-from orchestration.publish.registry import VersionError, label
+from orchestration.publish.diff import CHANGE_KINDS
+from orchestration.publish.registry import label
 from orchestration.publish.store import VersionStore
 from orchestration.quality.audit import results_for_run
 from orchestration.run_scope import INGEST_RUN_TAG
 from orchestration.sql import table_exists
-
-CHANGE_KINDS = ("added", "removed", "changed")
 
 
 def summarize_audit(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -48,19 +47,6 @@ def registered_input_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         "select source_file, file_sha256 from raw.file_registry order by source_file"
     ).fetchall()
     return dict(rows)
-
-
-def _diff_summary(store: VersionStore, old: int, new: int) -> dict[str, Any]:
-    """Changed tables only; a concurrent `ledger gc` may have removed the old file meanwhile."""
-    try:
-        tables = store.diff(old, new, sample=3)["tables"]
-    except VersionError as exc:
-        return {"error": str(exc)}
-    return {
-        name: {k: d[k] for k in CHANGE_KINDS}
-        for name, d in tables.items()
-        if any(d.get(k) for k in (*CHANGE_KINDS, "columns_added", "columns_removed"))
-    }
 
 
 def checks_evaluated(context: dg.AssetExecutionContext) -> int:
@@ -152,7 +138,7 @@ def published_version(
             f"inputs and code unchanged: {label(version.version_id)} stays; nothing new"
         )
     elif result.previous is not None:
-        diff = _diff_summary(store, result.previous.version_id, version.version_id)
+        diff = store.change_summary(result.previous.version_id, version.version_id)
         metadata["diff_vs_previous"] = dg.MetadataValue.json(
             {"from_version": result.previous.version_id, "tables": diff}
         )
