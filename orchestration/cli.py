@@ -242,10 +242,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
     from orchestration.ui import serve
 
     paths = LedgerPaths.from_env().ensure()
-    dagster_home(paths)
+    home = dagster_home(paths)
     for dead in fail_dead_runs(dagster_instance(paths)):
         print(f"WARNING run {dead} was killed: marked failed in the run history", file=sys.stderr)
-    return serve(args.host, args.port)
+    return serve(args.host, args.port, home)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ SupersessionWarning and points to ``dg dev``, a separate package that is not ins
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -36,11 +37,16 @@ def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
     raise _Stop
 
 
-def serve(host: str, port: int) -> int:
-    """Run the server until it exits, or until SIGTERM / Ctrl-C, then stop all of it."""
+def serve(host: str, port: int, dagster_home: str) -> int:
+    """Run the server until it exits, or until SIGTERM / Ctrl-C, then stop all of it.
+
+    ``dagster_home`` is passed on explicitly: without DAGSTER_HOME, ``dagster dev`` makes a
+    throwaway instance, which shows none of ``ledger run``'s runs and ignores its dagster.yaml.
+    """
     server = subprocess.Popen(
         [sys.executable, "-m", "orchestration.ui", host, str(port)],
         cwd=PROJECT_ROOT,
+        env={**os.environ, "DAGSTER_HOME": dagster_home},
         start_new_session=True,
     )
     previous = signal.signal(signal.SIGTERM, _raise_stop)
