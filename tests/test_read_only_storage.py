@@ -1,10 +1,10 @@
 """Read-only storage and missing homes: read commands work and create nothing; a run that
 cannot write stops with one line naming the folder. Real CLI processes, real files.
 
-Root ignores permission bits, so the read-only cases run the CLI as user ``nobody`` with
-``runuser`` on a home made world-readable and then not writable by anyone. That home lives in
-its own /tmp folder, not under pytest's tmp_path: pytest resets ``/tmp/pytest-of-root`` to
-0700 whenever any other session starts, which would lock ``nobody`` out mid-test.
+Root ignores permission bits, so as root the read-only cases run the CLI without the
+capabilities that bypass them (what a BI host's ordinary user meets), on a home made
+world-readable and then not writable by anyone. That home lives in its own /tmp folder, not
+under pytest's tmp_path, which pytest removes with its own permissions.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.publish.store import VersionStore
 from tests.test_versions import BASE, publish, stage
 
-VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
-# -S, then the venv's site-packages by hand: works for the venv's own interpreter and for a
-# system Python of the same version when the venv's points somewhere nobody cannot read.
+# What lets root read and write whatever the permission bits say.
+BYPASS_CAPS = ("dac_override", "dac_read_search", "fowner")
+# -S, then the venv's site-packages by hand, in a clean environment (env -i).
 BOOTSTRAP = (
     "import site, sys\n"
     f"site.addsitedir({sysconfig.get_paths()['purelib']!r})\n"
@@ -57,28 +57,16 @@ def ledger(python: list[str], home: Path, *args: str) -> subprocess.CompletedPro
     return subprocess.run([*command, *args], capture_output=True, text=True, cwd="/", check=False)
 
 
-def find_nobody_python() -> list[str]:
-    """``runuser -u nobody -- PYTHON`` for a Python of this version that nobody can run."""
+def unprivileged_python() -> list[str]:
+    """This Python, bound by permission bits: as root, run without the capabilities that
+    bypass them (``setpriv`` drops them from the bounding set, so exec cannot grant them)."""
     if os.geteuid() != 0:
-        pytest.skip("needs root: the read-only cases run the CLI as user nobody via runuser")
-    runuser = shutil.which("runuser")
-    if runuser is None:
-        pytest.skip("runuser is not installed: cannot run the CLI as user nobody")
-    candidates = [sys.executable, shutil.which(f"python{VERSION}"), f"/usr/bin/python{VERSION}"]
-    probe = "import sys, duckdb; print('%d.%d' % sys.version_info[:2])"
-    for candidate in dict.fromkeys(c for c in candidates if c):
-        as_nobody = [runuser, "-u", "nobody", "--"]
-        site = f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r}); "
-        check = subprocess.run(
-            [*as_nobody, candidate, "-S", "-c", site + probe],
-            capture_output=True,
-            text=True,
-            cwd="/",
-            check=False,
-        )
-        if check.returncode == 0 and check.stdout.strip() == VERSION:
-            return [*as_nobody, candidate]
-    pytest.skip(f"no Python {VERSION} that user nobody can run with this venv's packages")
+        return [sys.executable]
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv (util-linux) is not installed: root would ignore permission bits")
+    caps = ",".join(f"-{cap}" for cap in BYPASS_CAPS)
+    return [setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}", "--", sys.executable]
 
 
 @pytest.fixture
@@ -139,7 +127,7 @@ def check_reads(python: list[str], paths: LedgerPaths) -> None:
 def test_read_commands_work_on_read_only_storage_and_a_run_says_why_it_cannot(
     shared_dir: Path,
 ) -> None:
-    python = find_nobody_python()
+    python = unprivileged_python()
     paths = published_home(shared_dir)
     assert not (paths.versions_dir / "registry.sqlite-shm").exists()  # the immutable read path
     read_only(shared_dir)
@@ -163,7 +151,7 @@ def test_read_only_storage_while_a_writer_holds_the_registry_reads_its_commits(
     shared_dir: Path,
 ) -> None:
     """-shm and -wal present (a run is publishing): read through them, see the WAL's commits."""
-    python = find_nobody_python()
+    python = unprivileged_python()
     paths = published_home(shared_dir)
     writer = sqlite3.connect(paths.versions_dir / "registry.sqlite", isolation_level=None)
     try:
@@ -180,7 +168,7 @@ def test_read_only_storage_while_a_writer_holds_the_registry_reads_its_commits(
 
 
 def test_a_run_names_the_one_folder_it_cannot_write(shared_dir: Path) -> None:
-    python = find_nobody_python()
+    python = unprivileged_python()
     paths = published_home(shared_dir)
     folders = [p for p in [shared_dir, *shared_dir.rglob("*")] if p.is_dir()]
     read_only(shared_dir, writable=tuple(f for f in folders if f != paths.versions_dir))

@@ -169,3 +169,25 @@ def test_a_stray_wal_is_moved_aside_before_the_swap_and_reported(
     ]
     assert served_counts(ledger_home) == (11, 2, 2)
     assert os.readlink(wal) == GUARD_TARGET
+
+
+def test_an_ordinary_users_read_write_client_is_refused_by_the_file_mode(
+    ledger_home: LedgerPaths,
+) -> None:
+    """0444: a user without root's capabilities cannot open the served file read-write at all,
+    so takes no lock; DBeaver shows DuckDB's error and the user switches to read-only."""
+    from tests.test_read_only_storage import unprivileged_python
+
+    store = VersionStore(ledger_home)
+    stage(ledger_home, BASE)
+    publish(store, "run-1", {"a": "1"})
+    served = ledger_home.serving_db
+    open_rw = "import sys, duckdb; duckdb.connect(sys.argv[1])"
+
+    client = subprocess.run(
+        [*unprivileged_python(), "-c", open_rw, str(served)], capture_output=True, text=True
+    )
+
+    assert client.returncode == 1
+    assert f'Cannot open file "{served}": Permission denied' in client.stderr
+    assert fresh_read(served) == str(served_counts(ledger_home)[0])
