@@ -24,7 +24,7 @@ from orchestration.defs.dbt.metadata import (
     tests_by_asset,
     with_column_types,
 )
-from orchestration.defs.dbt.resources import dbt_project
+from orchestration.defs.dbt.resources import dbt_project, keep_parse_cache
 from orchestration.defs.partitions import dispatch_months
 from orchestration.defs.resources import LedgerResource
 from orchestration.incremental import MONTHLY, full_refresh_needed, queue_months, record_build
@@ -233,6 +233,7 @@ def _build(
         for event in invocation.stream()
         if not isinstance(event, dg.AssetCheckResult | dg.AssetObservation)
     ]
+    keep_parse_cache(invocation.target_path)
     with ledger.staging(read_only=True) as con:
         types = column_types(con)
     manifest = invocation.get_artifact("manifest.json")
