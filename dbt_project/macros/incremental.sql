@@ -9,10 +9,11 @@
     {% endif %}
 {% endmacro %}
 
-{#- The filter of the incremental branch: only the changed waybills. -#}
-{% macro only_changed_waybills(column='waybill_no') %}
+{#- The filter of the incremental branch: only the changed waybills. `keyword` is `where`
+    when it is the query's only condition. -#}
+{% macro only_changed_waybills(column='waybill_no', keyword='and') %}
     {% if is_incremental() %}
-        and {{ column }} in (select waybill_no from {{ ref('stg_raw__changed_waybills') }})
+        {{ keyword }} {{ column }} in (select waybill_no from {{ ref('stg_raw__changed_waybills') }})
     {% endif %}
 {% endmacro %}
 

@@ -1,10 +1,23 @@
 {#- Every manifest row with its version rank inside its waybill: a corrected re-send supersedes
-    the earlier row but both stay visible here, so a correction can be audited. -#}
+    the earlier row but both stay visible here, so a correction can be audited.
+    A table, incremental like the marts: ranking is a window over every row, so an incremental
+    build ranks the changed waybills only (all their rows, filtered before the window), and the
+    marts and tests that read it filter a table instead of re-running the window. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_changed_waybills() }}",
+    )
+}}
+-- depends_on: {{ ref('stg_raw__changed_waybills') }}
 with
 
 manifests as (
 
     select * from {{ ref('stg_raw__manifests') }}
+    {{ only_changed_waybills(keyword='where') }}
 
 ),
 
