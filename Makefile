@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export LEDGER_HOME ?= $(CURDIR)
 export DAGSTER_HOME ?= $(LEDGER_HOME)/data/warehouse/dagster
 
-.PHONY: setup setup-scale run test test-all test-fast test-scale ui bench bench-scale docs lint format clean help
+.PHONY: setup setup-scale run test test-all test-fast test-scale spark-build ui bench bench-scale docs lint format clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -54,6 +54,9 @@ test-all: setup-scale lint  ## lint, then every test, slow and scale ones too (w
 
 test-scale: setup-scale  ## the shared-infrastructure tests: Postgres, DuckLake on Postgres, Spark
 	$(BIN)/pytest -m scale
+
+spark-build: setup-scale  ## dbt build --target spark (local pyspark) of the staging database's raw tables
+	$(BIN)/python -m orchestration.spark
 
 test-fast: test  ## old name of `make test`
 

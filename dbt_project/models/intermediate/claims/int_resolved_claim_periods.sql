@@ -80,7 +80,8 @@ final as (
             when data_start is null or effective_start is null or effective_end is null then 0.0
             when {{ overlap_start }} > {{ overlap_end }} then 0.0
             else
-                1.0 * {{ days_inclusive(overlap_start, overlap_end) }}
+                -- a double on every engine (1.0 * n is a decimal on Spark, rounded when divided)
+                cast({{ days_inclusive(overlap_start, overlap_end) }} as double)
                 / {{ days_inclusive('effective_start', 'effective_end') }}
         end as data_coverage
     from resolved

@@ -35,7 +35,8 @@ sequenced as (
     from port_calls
     window vessel_calls as (
         partition by vessel_name
-        order by arrival_date, departure_date, source_file, source_row
+        -- nulls placed explicitly: DuckDB puts them last by default, Spark first
+        order by arrival_date, departure_date nulls last, source_file, source_row
     )
 
 ),
