@@ -2,10 +2,11 @@
     the earlier row but both stay visible here, so a correction can be audited.
     A table, incremental like the marts: ranking is a window over every row, so an incremental
     build ranks the changed waybills only (all their rows, filtered before the window), and the
-    marts and tests that read it filter a table instead of re-running the window. -#}
+    marts and tests that read it filter a table instead of re-running the window. On Spark
+    (Parquet, no delete) a full table on every build, like the incremental marts. -#}
 {{
     config(
-        materialized='incremental',
+        materialized='table' if target.type == 'spark' else 'incremental',
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ delete_changed_waybills() }}",
