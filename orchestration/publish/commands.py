@@ -19,16 +19,16 @@ import duckdb
 
 from orchestration.paths import LedgerPaths
 from orchestration.publish.registry import Version, VersionError, label
-from orchestration.publish.store import VersionStore
+from orchestration.publish.store import Store, open_store
 from orchestration.storage import StorageError, require_home
 
 LONG_TEXT = 40  # a changed value longer than this is not printed by `ledger diff`
 
 
-def _store() -> VersionStore:
+def _store() -> Store:
     paths = LedgerPaths.from_env()
     require_home(paths)
-    return VersionStore(paths)
+    return open_store(paths)
 
 
 def _print_json(payload: Any) -> None:
@@ -73,7 +73,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_events(store: VersionStore, as_json: bool) -> int:
+def _print_events(store: Store, as_json: bool) -> int:
     events = store.events()
     if as_json:
         _print_json(events)

@@ -17,6 +17,8 @@ import duckdb
 
 from orchestration.paths import LedgerPaths
 from orchestration.publish.diff import diff_versions
+from orchestration.publish.lake import LakeStore
+from orchestration.publish.lake_catalog import LakeSettings
 from orchestration.publish.publisher import Publisher
 from orchestration.publish.registry import Registry, Version, VersionError, parse_version_id
 from orchestration.sql import connect
@@ -106,3 +108,13 @@ class VersionStore(Publisher):
         files = self.readable_path(a_id), self.readable_path(b_id)
         tables = diff_versions(self.get(a_id), self.get(b_id), files, table, sample)
         return {"from_version": a_id, "to_version": b_id, "tables": tables}
+
+
+Store = VersionStore | LakeStore
+
+
+def open_store(paths: LedgerPaths) -> Store:
+    """The store the settings choose, the one place that does: DuckLake on a shared catalog
+    when ``LEDGER_LAKE_CATALOG_URL`` is set (lake.py), else the version files of this machine."""
+    settings = LakeSettings.from_env()
+    return VersionStore(paths) if settings is None else LakeStore(paths, settings)

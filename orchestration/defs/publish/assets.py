@@ -14,7 +14,7 @@ from orchestration.defs.resources import LedgerResource
 from orchestration.incremental import clear_consumed_changes
 from orchestration.markdown import markdown_table
 from orchestration.publish.registry import VersionError, label
-from orchestration.publish.store import VersionStore
+from orchestration.publish.store import Store, open_store
 from orchestration.quality.audit import results_for_run
 from orchestration.run_scope import INGEST_RUN_TAG
 from orchestration.sql import table_exists
@@ -50,7 +50,7 @@ def registered_input_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(rows)
 
 
-def _diff_summary(store: VersionStore, old: int, new: int) -> dict[str, Any]:
+def _diff_summary(store: Store, old: int, new: int) -> dict[str, Any]:
     """Changed tables only; a concurrent `ledger gc` may have removed the old file meanwhile."""
     try:
         tables = store.diff(old, new, sample=3)["tables"]
@@ -118,7 +118,7 @@ def published_version(
             + "; ".join(summary["failing_checks"]),
             metadata={"validation": dg.MetadataValue.json(summary)},
         )
-    store = VersionStore(paths)
+    store = open_store(paths)
     result = store.publish(paths.staging_db, context.run_id, inputs, code_version(), summary)
     with ledger.staging() as con:  # the served version now holds them: the next build need not
         cleared = clear_consumed_changes(con, context.run_id)
@@ -133,7 +133,7 @@ def published_version(
         "status": result.status,
         # delta: the latest version's file plus the changed waybills; else a full copy (why)
         "built": result.built or "n/a (unchanged)",
-        "served_path": dg.MetadataValue.path(str(paths.serving_db)),
+        "served_path": dg.MetadataValue.path(str(store.serving)),
         "code_version": version.code_version,
         "fingerprint": version.fingerprint,
         # the files the sensor counts: every file of data/raw this run's ingest registered
