@@ -106,7 +106,8 @@ def _print_version(v: Version) -> None:
     print(f"version      {v.label}{'  (served)' if v.is_served else ''}")
     for name in ("status", "run_id", "created_at", "code_version", "fingerprint", "message"):
         print(f"{name:12} {getattr(v, name) or ''}")
-    print(f"file         {v.file_name} ({v.file_bytes or 0:,} bytes)")
+    size = "" if v.file_bytes is None else f" ({v.file_bytes:,} bytes)"  # a lake: no file
+    print(f"file         {v.file_name}{size}")
     val = v.validation
     print(
         f"validation   {val.get('checks', 0)} checks: {val.get('passed', 0)} passed, "

@@ -37,6 +37,7 @@ from orchestration.inputs import fingerprint_of
 from orchestration.paths import LedgerPaths
 from orchestration.publish.comments import VERSIONS_COLUMN_COMMENTS, comment_table
 from orchestration.publish.diff import diff_attached
+from orchestration.publish.guard import Finding
 from orchestration.publish.lake_catalog import (
     LAKE,
     LakeSettings,
@@ -176,7 +177,7 @@ class LakeStore:
         """As :meth:`already_published`: an empty commit makes no snapshot, so no event."""
         return self.already_published(fingerprint)
 
-    def free_published_files(self, wait: bool = True) -> list:
+    def free_published_files(self, wait: bool = True) -> list[Finding]:
         """No published file to free: BI reads the catalog (give it a read-only role)."""
         return []
 

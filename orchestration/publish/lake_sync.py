@@ -6,7 +6,8 @@ loses the rows that have no identical row (same key, same hash of every column) 
 gains the source rows whose key it no longer has: the DuckLake snapshot stores the change, not a
 copy (bench/bench_versions.py: 0.03 MB for a 1,200-row change of 10 M rows). Any other table is
 replaced whole. The row counts must then equal the source's, or the caller's transaction is rolled
-back and nothing becomes visible. Views are recreated from the source's SQL.
+back and nothing becomes visible. Views are recreated from the source's SQL; the tables'
+comments are copied, the views' are not (DuckLake takes no comment on a view's column).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def sync_main(
     views = main_views(con, source)
     for create in views.values():
         con.execute(create)
-    copy_comments(con, source, [*tables, *views])
+    copy_comments(con, source, tables)  # DuckLake refuses comments on a view's columns
     counts = {}
     for table in tables:
         count = f"select count(*) from {{}}.main.{quote_ident(table)}"  # noqa: S608
@@ -66,7 +67,12 @@ def sync_main(
         for t in tables
         if set(PRIMARY_KEYS.get(t, ("",))) <= set(column_types(con, target, t))
     }
-    built = "changed rows" if not replaced else f"changed rows; whole: {', '.join(replaced)}"
+    if not replaced:
+        built = "changed rows"
+    elif len(replaced) == len(tables):
+        built = "whole tables"
+    else:
+        built = f"changed rows; whole: {', '.join(replaced)}"
     return counts, unique, built
 
 

@@ -11,8 +11,10 @@ import json
 from pathlib import Path
 
 import duckdb
+import psycopg2
 import pytest
 
+from orchestration.duckdb_extensions import load_bundled
 from orchestration.local_postgres import LocalPostgres
 from orchestration.paths import LedgerPaths
 from orchestration.publish.lake import LakeStore
@@ -20,12 +22,12 @@ from orchestration.publish.lake_catalog import (
     CATALOG_ENV,
     DATA_PATH_ENV,
     LakeSettings,
-    attach_snapshot,
     open_lake,
 )
 from orchestration.publish.registry import VersionError
 from orchestration.publish.store import VersionStore, open_store
 from tests.test_versions import run_cli, stage
+from tests.test_versions_asset import PASSING, fake_marts, materialize, metadata
 
 ROWS = {f"s{i:03d}": float(i) for i in range(200)}  # past DuckLake's inlining: Parquet files
 
@@ -157,16 +159,26 @@ def test_ledger_commands_read_and_manage_the_lake(
 
 
 def test_a_bi_reader_attaches_the_catalog_read_only(
-    lake: LakeStore, ledger_home: LedgerPaths
+    lake: LakeStore, ledger_home: LedgerPaths, tmp_path: Path
 ) -> None:
-    """What the README tells a BI user: DuckDB, two extensions, one ATTACH."""
+    """What the README tells a BI user: DuckDB, two extensions, one ATTACH, no data path."""
     stage(ledger_home, ROWS)
     publish(lake, "run-1", {"a": "1"})
+    stage(ledger_home, ROWS | {"s999": 1.0})
+    publish(lake, "run-2", {"a": "2"})
+    snapshot = int(lake.get("v1").file_name.removeprefix("snapshot "))
     con = duckdb.connect()
-    con.close()
-    con = open_lake(lake.settings)  # loads ducklake + postgres_scanner from their wheels
-    attach_snapshot(con, lake.settings, "ledger")
-    assert con.execute("select count(*) from ledger.fct_shipments").fetchone() == (200,)
+    load_bundled(con, tmp_path / "ext", "ducklake", "postgres_scanner")
+    url = lake.settings.catalog_url
+    con.execute(
+        f"ATTACH 'ducklake:postgres:{url}' AS ledger (METADATA_SCHEMA 'ledger_lake', READ_ONLY)"
+    )
+    assert con.execute("select count(*) from ledger.fct_shipments").fetchone() == (201,)
+    assert con.execute(
+        "select version_id from ledger.ledger_versions where is_served"
+    ).fetchone() == (2,)
+    at = "select count(*) from ledger.fct_shipments at (version => ?)"
+    assert con.execute(at, [snapshot]).fetchone() == (200,)
     with pytest.raises(duckdb.Error, match="read-only"):
         con.execute("delete from ledger.fct_shipments")
     con.close()
@@ -196,3 +208,50 @@ def test_ducklake_alone_lets_concurrent_inserts_both_commit_and_fails_conflictin
         two.execute("commit")
     one.close()
     two.close()
+
+
+def test_the_publish_asset_publishes_to_the_lake_the_settings_name(
+    lake: LakeStore, ledger_home: LedgerPaths
+) -> None:
+    first = materialize(ledger_home, fake_marts(10, {"m/a.csv": "aa"}, PASSING))
+    assert first.success
+    meta = metadata(first)
+    assert (meta["version_id"], meta["status"]) == ("v0001", "published")
+    assert meta["served_path"] == lake.serving
+    second = materialize(ledger_home, fake_marts(12, {"m/a.csv": "bb"}, PASSING))
+    assert metadata(second)["diff_vs_previous"] == {
+        "from_version": 1,
+        "tables": {"fct_shipments": {"added": 2, "removed": 0, "changed": 0}},
+    }
+    assert [v.run_id for v in lake.versions()] == [first.run_id, second.run_id]
+    assert not ledger_home.serving_db.exists(), "nothing published to the files"
+
+
+def test_the_lake_shares_a_database_with_dagsters_storage(
+    postgres: LocalPostgres,
+    ledger_home: LedgerPaths,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """LEDGER_PG_URL and LEDGER_LAKE_CATALOG_URL may name the same database: DuckLake's tables
+    go to their own schema, Dagster's stay in public, and each keeps working."""
+    from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
+
+    url = postgres.create_database("shared_with_dagster")
+    dagster_url = url.replace("postgresql://", "postgresql+psycopg2://", 1)  # SQLAlchemy 2.1
+    runs, events = PostgresRunStorage(dagster_url), PostgresEventLogStorage(dagster_url)
+    monkeypatch.setenv(CATALOG_ENV, url)
+    monkeypatch.setenv(DATA_PATH_ENV, str(ledger_home.home / "lake"))
+    lake = open_store(ledger_home)
+    stage(ledger_home, ROWS)
+    assert publish(lake, "run-1", {"a": "1"}).status == "published"
+    assert runs.get_runs() == []
+    assert lake.query("select count(*) from fct_shipments")[1] == [(200,)]
+    with psycopg2.connect(url) as pg, pg.cursor() as cur:
+        cur.execute(
+            "select table_schema, count(*) from information_schema.tables "
+            "where table_schema in ('public', 'ledger_lake') group by 1 order by 1"
+        )
+        schemas = dict(cur.fetchall())
+    assert schemas["ledger_lake"] > 10 and schemas["public"] > 3
+    runs.dispose()
+    events.dispose()
