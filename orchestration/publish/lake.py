@@ -44,6 +44,7 @@ from orchestration.publish.lake_catalog import (
     NoLake,
     attach_snapshot,
     open_lake,
+    pg_connect,
 )
 from orchestration.publish.lake_sync import sync_main
 from orchestration.publish.publisher import PublishResult, delete_reports, fault
@@ -69,7 +70,17 @@ VERSIONS_DDL = f"""create table if not exists main.{VERSIONS_TABLE} (
 
 
 def read_versions(con: duckdb.DuckDBPyConnection) -> tuple[list[Version], dict[int, int]]:
-    """The registry as the attached lake holds it, and the snapshot of each kept version."""
+    """The registry as the attached lake holds it, and the snapshot of each kept version.
+
+    The registry first: a version it lists was committed before the snapshot list is read,
+    so the list has its snapshot even when a publish commits in between."""
+    rows = []
+    if table_exists(con, "main", VERSIONS_TABLE, catalog=LAKE):
+        rows = con.execute(
+            "select version_id, status, run_id, created_at, code_version, fingerprint, "  # noqa: S608
+            "input_hashes, row_counts, validation, message, is_served, unique_keys "
+            f"from lake.main.{VERSIONS_TABLE} order by version_id"
+        ).fetchall()
     snapshots = {}
     for snapshot_id, info in con.execute(
         "select snapshot_id, commit_extra_info from lake.snapshots() where author = ?",
@@ -78,13 +89,6 @@ def read_versions(con: duckdb.DuckDBPyConnection) -> tuple[list[Version], dict[i
         detail = json.loads(info or "{}")
         if detail.get("kind") == "publish":
             snapshots[detail["version_id"]] = snapshot_id
-    if not table_exists(con, "main", VERSIONS_TABLE, catalog=LAKE):
-        return [], snapshots
-    rows = con.execute(
-        "select version_id, status, run_id, created_at, code_version, fingerprint, input_hashes, "  # noqa: S608
-        "row_counts, validation, message, is_served, unique_keys "
-        f"from lake.main.{VERSIONS_TABLE} order by version_id"
-    ).fetchall()
     versions = [
         Version(
             version_id=r[0],
@@ -227,9 +231,7 @@ class LakeStore:
     @contextlib.contextmanager
     def _writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """The lake read-write, under the writers' advisory lock (waits for it)."""
-        import psycopg2  # the scale dependency group: only a configured lake needs it
-
-        lock = psycopg2.connect(self.settings.catalog_url)
+        lock = pg_connect(self.settings.catalog_url)
         try:
             lock.autocommit = True
             with lock.cursor() as cur:

@@ -13,6 +13,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import duckdb
@@ -71,7 +72,10 @@ def open_lake(
     con = connect(None)
     try:
         names = ["ducklake", "postgres_scanner", *(["httpfs"] if settings.remote else [])]
-        load_bundled(con, EXTENSIONS_DIR, *names)
+        try:
+            load_bundled(con, EXTENSIONS_DIR, *names)
+        except ModuleNotFoundError as exc:
+            raise missing(exc) from None
         if write and settings.remote:
             _s3_secret(con)
         attach_snapshot(con, settings, LAKE, snapshot, write)
@@ -80,6 +84,20 @@ def open_lake(
         con.close()
         raise
     return con
+
+
+def missing(exc: ModuleNotFoundError) -> VersionError:
+    """One line instead of a traceback when the scale dependency group is not installed."""
+    return VersionError(f"{exc.name} is not installed: the shared catalog needs make setup-scale")
+
+
+def pg_connect(url: str) -> Any:
+    """A psycopg2 connection (the scale group; only a configured lake needs it)."""
+    try:
+        import psycopg2
+    except ModuleNotFoundError as exc:
+        raise missing(exc) from None
+    return psycopg2.connect(url)
 
 
 class NoLake(VersionError):
