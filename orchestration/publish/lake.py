@@ -205,6 +205,14 @@ class LakeStore:
             raise VersionError(f"version {version.label} was garbage-collected")
         return snapshots[version.version_id]
 
+    def open_served(self) -> duckdb.DuckDBPyConnection:
+        """A read-only session on the latest snapshot, the lake in use (the evidence report)."""
+        return open_lake(self.settings)
+
+    @property
+    def served_name(self) -> str:
+        return self.settings.display()
+
     def query(self, sql: str, version_id: int | str | None = None) -> tuple[list[str], list[tuple]]:
         """Read-only SQL on the latest snapshot (served) or a version's (time travel)."""
         if not duckdb.extract_statements(sql):

@@ -84,6 +84,14 @@ class VersionStore(Publisher):
             raise VersionError(f"version {version.label} was garbage-collected")
         return path
 
+    def open_served(self) -> duckdb.DuckDBPyConnection:
+        """A read-only session on the served version (the evidence report reads it)."""
+        return duckdb.connect(str(self.readable_path(None)), read_only=True)
+
+    @property
+    def served_name(self) -> str:
+        return self.serving.name
+
     def query(self, sql: str, version_id: int | str | None = None) -> tuple[list[str], list[tuple]]:
         """Run SQL read-only against one version (time travel) or the served file.
 

@@ -255,3 +255,29 @@ def test_the_lake_shares_a_database_with_dagsters_storage(
     assert schemas["ledger_lake"] > 10 and schemas["public"] > 3
     runs.dispose()
     events.dispose()
+
+
+def test_the_evidence_report_renders_the_lakes_served_version(
+    lake: LakeStore, ledger_home: LedgerPaths
+) -> None:
+    """The step after publish reads the lake's latest snapshot and diffs its versions."""
+    import dagster as dg
+
+    from orchestration.defs.evidence.assets import evidence_report
+    from orchestration.defs.resources import LedgerResource
+    from tests.test_evidence import build_version_db
+
+    build_version_db(ledger_home.staging_db, registry=False)
+    publish(lake, "run-1", {"a": "1"})
+    with duckdb.connect(str(ledger_home.staging_db)) as con:
+        con.execute("delete from fct_claim_reconciliation where claim_id = 'r2:40'")
+    publish(lake, "run-2", {"a": "2"})
+    result = dg.materialize(
+        [evidence_report], resources={"ledger": LedgerResource(home=str(ledger_home.home))}
+    )
+    assert result.success
+    [mat] = result.asset_materializations_for_node("evidence_report")
+    assert mat.metadata["version_id"].value == "v0002"
+    index = (ledger_home.reports_dir / "v0002" / "index.html").read_text()
+    assert lake.settings.display() in index
+    assert "Compared with v0001 (<code>ledger diff v0001 v0002</code>" in index
