@@ -2,12 +2,13 @@
 
 The source is the staging file (a publish) or the lake itself at an older snapshot (a rollback).
 A table whose natural key (``files.PRIMARY_KEYS``) is unique on both sides, with the same columns,
-loses the rows that have no identical row (same key, same hash of every column) in the source and
-gains the source rows whose key it no longer has: the DuckLake snapshot stores the change, not a
-copy (bench/bench_versions.py: 0.03 MB for a 1,200-row change of 10 M rows). Any other table is
-replaced whole. The row counts must then equal the source's, or the caller's transaction is rolled
-back and nothing becomes visible. Views are recreated from the source's SQL; the tables'
-comments are copied, the views' are not (DuckLake takes no comment on a view's column).
+loses the rows that have no identical row (same key, every column equal) in the source and gains
+the source rows whose key it no longer has: the DuckLake snapshot stores the change, not a
+copy (bench/bench_versions.py: 0.06 MB of files for a 1,200-row change of 1 M rows). Any other
+table is replaced whole. The row counts must then equal the source's, or the caller's
+transaction is rolled back and nothing becomes visible. Views are recreated from the source's
+SQL; the tables' comments are copied, the views' are not (DuckLake takes no comment on a view's
+column).
 """
 
 from __future__ import annotations
@@ -92,14 +93,14 @@ def _apply_change(con: duckdb.DuckDBPyConnection, source: str, table: str) -> bo
     same_key = " and ".join(
         f"s.{quote_ident(k)} is not distinct from t.{quote_ident(k)}" for k in key
     )
-    row = ", ".join(quote_ident(c) for c in columns)
+    names = ", ".join(quote_ident(c) for c in columns)
     row_t, row_s = (", ".join(f"{a}.{quote_ident(c)}" for c in columns) for a in ("t", "s"))
-    con.execute(
+    con.execute(  # rows compared whole and exactly: a hash could hide a change
         f"delete from main.{ident} as t where not exists (select 1 from {src} as s "  # noqa: S608
-        f"where {same_key} and hash({row_s}) = hash({row_t}))"
+        f"where {same_key} and row({row_s}) is not distinct from row({row_t}))"
     )
     con.execute(
-        f"insert into main.{ident} ({row}) select {row_s} from {src} as s "  # noqa: S608
+        f"insert into main.{ident} ({names}) select {row_s} from {src} as s "  # noqa: S608
         f"where not exists (select 1 from main.{ident} as t where {same_key})"
     )
     return True
