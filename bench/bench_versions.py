@@ -1,5 +1,8 @@
 """Version store benchmark: per-version DuckDB files (chosen) against DuckLake (SQLite catalog).
 
+Also the shared store (DuckLake on Postgres, orchestration/publish/lake.py) when Debian's
+PostgreSQL server is installed (``make setup-scale``): a throwaway server is started for it.
+
 For a shipments-like table of N rows (default 10 M) and a small change (default 1,000 rows
 updated, 100 deleted, 100 inserted) it measures, for each store: publish time of the first and
 of the changed version, extra disk for the changed version, and diff time. Prints figures and
@@ -20,7 +23,10 @@ from typing import Any
 import duckdb
 
 from orchestration.duckdb_extensions import load_bundled
+from orchestration.local_postgres import bin_dir, local_postgres
 from orchestration.paths import LedgerPaths
+from orchestration.publish.lake import LakeStore
+from orchestration.publish.lake_catalog import LakeSettings
 from orchestration.publish.store import VersionStore
 from orchestration.sql import attach, connect, quote_ident, sql_literal
 
@@ -29,7 +35,8 @@ EXTENSIONS = ("ducklake", "sqlite_scanner")
 
 
 def make_staging(path: Path, rows: int, changed: int) -> None:
-    """A deterministic fct_shipments; with ``changed`` > 0, the small change applied to it."""
+    """A deterministic fct_shipments; with ``changed`` > 0, the small change applied to it
+    (inserted rows get new waybill numbers, as real ones do: the natural key stays unique)."""
     path.unlink(missing_ok=True)
     con = connect(path)
     con.execute(
@@ -59,7 +66,8 @@ def make_staging(path: Path, rows: int, changed: int) -> None:
         )
         con.execute("delete from fct_shipments where (source_row - 1) % ? = 1", [step * 10])
         con.execute(
-            "insert into fct_shipments select * replace ('NEW' || shipment_id as shipment_id) "
+            "insert into fct_shipments select * replace ('NEW' || shipment_id as shipment_id, "
+            "'NEW' || waybill_no as waybill_no) "
             "from fct_shipments where (source_row - 1) % ? = 2",
             [step * 10],
         )
@@ -183,6 +191,47 @@ def bench_ducklake(work: Path, rows: int, changed: int) -> dict[str, Any]:
     }
 
 
+def bench_lake_postgres(work: Path, rows: int, changed: int) -> dict[str, Any] | None:
+    """The shared store as the pipeline uses it: publish (changed rows only), diff, rollback."""
+    if bin_dir() is None:
+        return None
+    import psycopg2  # the scale dependency group, as the store itself
+
+    paths = LedgerPaths.from_env(work / "lake_pg").ensure()
+    data = paths.home / "data_files"
+    with local_postgres() as server:
+        url = server.create_database("bench")
+        store = LakeStore(paths, LakeSettings(url, f"{data}/"))
+
+        def catalog_bytes() -> int:
+            with psycopg2.connect(url) as pg, pg.cursor() as cur:
+                cur.execute("select pg_database_size(current_database())")
+                return cur.fetchone()[0]
+
+        make_staging(paths.staging_db, rows, 0)
+        t1, _ = timed(lambda: store.publish(paths.staging_db, "r1", {"a": "1"}, "bench", {}))
+        t_same, same = timed(lambda: store.publish(paths.staging_db, "r2", {"a": "1"}, "bench", {}))
+        files_first, catalog_first = dir_bytes(data), catalog_bytes()
+        make_staging(paths.staging_db, rows, changed)
+        t2, second = timed(lambda: store.publish(paths.staging_db, "r3", {"a": "2"}, "bench", {}))
+        t_diff, diff = timed(lambda: store.diff(1, 2, table=TABLE))
+        t_roll, _ = timed(lambda: store.rollback(1))
+        d = diff["tables"][TABLE]
+        return {
+            "publish_first_s": t1,
+            "publish_change_s": t2,
+            "publish_unchanged_s": t_same,
+            "unchanged_status": same.status,
+            "built": second.built,
+            "rollback_s": t_roll,
+            "first_version_bytes": files_first,
+            "extra_disk_for_change_bytes": dir_bytes(data) - files_first,
+            "extra_catalog_for_change_bytes": catalog_bytes() - catalog_first,
+            "diff_s": t_diff,
+            "diff": [d["added"], d["removed"], d["changed"]],
+        }
+
+
 def _materialize(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     target.unlink(missing_ok=True)
     attach(con, target, "served", read_only=False)
@@ -225,6 +274,21 @@ def report(rows: int, changed: int, files: dict[str, Any], lake: dict[str, Any])
     return "\n".join(lines)
 
 
+def report_shared(shared: dict[str, Any] | None) -> str:
+    if shared is None:
+        return "ducklake on postgres: skipped (no PostgreSQL server: make setup-scale)"
+    mb = 1024 * 1024
+    return (
+        f"ducklake on postgres (publish/lake.py): publish first {shared['publish_first_s']:.2f} s, "
+        f"small change {shared['publish_change_s']:.2f} s ({shared['built']}), unchanged "
+        f"{shared['publish_unchanged_s']:.3f} s ({shared['unchanged_status']}), diff "
+        f"{shared['diff_s']:.2f} s {shared['diff']}, rollback {shared['rollback_s']:.2f} s; "
+        f"first version {shared['first_version_bytes'] / mb:.0f} MB, the change "
+        f"{shared['extra_disk_for_change_bytes'] / mb:.2f} MB of files + "
+        f"{shared['extra_catalog_for_change_bytes'] / mb:.2f} MB of catalog"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows (10,000,000)")
@@ -237,12 +301,20 @@ def main() -> None:
     try:
         files = bench_files(work, args.rows, args.changed)
         lake = bench_ducklake(work, args.rows, args.changed)
+        shared = bench_lake_postgres(work, args.rows, args.changed)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
     print(report(args.rows, args.changed, files, lake))
+    print(report_shared(shared))
     if args.json:
-        payload = {"rows": args.rows, "changed": args.changed, "files": files, "ducklake": lake}
+        payload = {
+            "rows": args.rows,
+            "changed": args.changed,
+            "files": files,
+            "ducklake": lake,
+            "ducklake_postgres": shared,
+        }
         args.json.write_text(json.dumps(payload, indent=2, default=str))
 
 

@@ -25,7 +25,7 @@ from orchestration.inputs import SOURCES, current_files, fingerprint_of, input_h
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.publish.commands import register as register_versions
 from orchestration.publish.registry import label
-from orchestration.publish.store import VersionStore
+from orchestration.publish.store import open_store
 from orchestration.run_lock import RunInProgress, run_lock
 from orchestration.storage import StorageError, prepare_run
 
@@ -97,7 +97,7 @@ def dagster_instance(paths: LedgerPaths):
 
 def unchanged_version(paths: LedgerPaths) -> str | None:
     """Before loading the pipeline: are inputs and code those of the latest version?"""
-    store = VersionStore(paths)
+    store = open_store(paths)
     fingerprint = fingerprint_of(input_hashes(paths), code_version())
     version = store.record_if_unchanged(fingerprint)
     if version is None:
@@ -105,7 +105,7 @@ def unchanged_version(paths: LedgerPaths) -> str | None:
     for finding in store.free_published_files():
         print(f"WARNING {finding.message}", file=sys.stderr)
     served = store.served_version_id()
-    where = f"served at {paths.serving_db}"
+    where = f"served at {store.serving}"
     if served != version.version_id:
         where = f"{label(served)} is served (rolled back)" if served else "nothing is served"
     return f"{version.label} unchanged: inputs and code are those of {version.label}; {where}"

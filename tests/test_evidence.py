@@ -368,5 +368,5 @@ def test_optional_reconciliation_columns_are_shown(tmp_path: Path) -> None:
 
 
 def test_evidence_report_fails_clearly_before_the_first_publish(tmp_path: Path) -> None:
-    with pytest.raises(dg.Failure, match="nothing has been published yet"):
+    with pytest.raises(dg.Failure, match="ledger.duckdb does not exist: nothing published yet"):
         dg.materialize([evidence_report], resources={"ledger": LedgerResource(home=str(tmp_path))})

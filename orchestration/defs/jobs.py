@@ -13,7 +13,7 @@ from orchestration.code_version import code_version
 from orchestration.defs.resources import LedgerResource
 from orchestration.inputs import SOURCES, fingerprint_of, input_hashes
 from orchestration.launch import INGEST, INGEST_PHASE, PHASE_TAG, build_request, plan_build
-from orchestration.publish.store import VersionStore
+from orchestration.publish.store import open_store
 from orchestration.run_lock import running
 
 # No executor here: the Definitions-level in-process executor applies to this job and to
@@ -44,7 +44,7 @@ def pending_change(ledger: LedgerResource) -> tuple[str, int, str | None]:
         return fingerprint, 0, f"no input files in {paths.raw_dir}/{{{','.join(SOURCES)}}}"
     if holder := running(paths):
         return fingerprint, len(hashes), f"a run is in progress ({holder})"
-    latest = VersionStore(paths).already_published(fingerprint)
+    latest = open_store(paths).already_published(fingerprint)
     if latest is not None:
         return fingerprint, len(hashes), f"{len(hashes)} input files, already {latest.label}"
     return fingerprint, len(hashes), None
@@ -77,7 +77,7 @@ def raw_files_sensor(
     context: dg.SensorEvaluationContext, ledger: LedgerResource
 ) -> dg.SensorResult:
     # A read-write client on the served file shuts every reader out: free them within 30 s.
-    for finding in VersionStore(ledger.paths).free_published_files(wait=False):
+    for finding in open_store(ledger.paths).free_published_files(wait=False):
         context.log.warning(finding.message)
     fingerprint, count, nothing_to_do = pending_change(ledger)
     if nothing_to_do:

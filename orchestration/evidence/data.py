@@ -15,8 +15,8 @@ import duckdb
 import pandas as pd
 
 from orchestration.publish.registry import VERSIONS_TABLE, label, parse_version_id
-from orchestration.publish.store import VersionStore
-from orchestration.sql import table_exists
+from orchestration.publish.store import Store, change_summary
+from orchestration.sql import table_exists, transaction
 
 RECONCILIATION_COLUMNS = [
     "claim_id",
@@ -93,6 +93,15 @@ def load_evidence(db_path: Path) -> EvidenceData:
     """One short read-only session: BI readers and the next publish's swap are never blocked."""
     con = duckdb.connect(str(db_path), read_only=True)
     try:
+        return read_evidence(con)
+    finally:
+        con.close()
+
+
+def read_evidence(con: duckdb.DuckDBPyConnection) -> EvidenceData:
+    """The evidence of the version ``con`` reads: the served file, or the lake's latest snapshot
+    (``open_served``); one transaction, so a publish in between cannot mix two versions."""
+    with transaction(con):
         version = _served_version(con)
         flows = con.sql(
             "select month, route_id, route_name, origin_station_code, destination_station_code, "
@@ -116,8 +125,6 @@ def load_evidence(db_path: Path) -> EvidenceData:
             if table_exists(con, "main", "quarantine")
             else {}
         )
-    finally:
-        con.close()
     flows["month"] = pd.to_datetime(flows["month"])
     for column in ("period_start", "period_end", "published"):
         reconciliation[column] = pd.to_datetime(reconciliation[column])
@@ -126,7 +133,7 @@ def load_evidence(db_path: Path) -> EvidenceData:
     return EvidenceData(flows, reconciliation, stations, bool(synthetic), version, quarantine)
 
 
-def changes_since_previous(store: VersionStore, version: str) -> Changes | None:
+def changes_since_previous(store: Store, version: str) -> Changes | None:
     """The diff against the newest earlier published version; None for the first one."""
     current = parse_version_id(version)
     earlier = [
@@ -134,7 +141,7 @@ def changes_since_previous(store: VersionStore, version: str) -> Changes | None:
     ]
     if not earlier:
         return None
-    summary = store.change_summary(max(earlier), current)
+    summary = change_summary(store, max(earlier), current)
     if "error" in summary:
         return Changes(label(max(earlier)), {}, error=summary["error"])
     return Changes(label(max(earlier)), summary)

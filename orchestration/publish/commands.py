@@ -19,16 +19,16 @@ import duckdb
 
 from orchestration.paths import LedgerPaths
 from orchestration.publish.registry import Version, VersionError, label
-from orchestration.publish.store import VersionStore
+from orchestration.publish.store import Store, open_store
 from orchestration.storage import StorageError, require_home
 
 LONG_TEXT = 40  # a changed value longer than this is not printed by `ledger diff`
 
 
-def _store() -> VersionStore:
+def _store() -> Store:
     paths = LedgerPaths.from_env()
     require_home(paths)
-    return VersionStore(paths)
+    return open_store(paths)
 
 
 def _print_json(payload: Any) -> None:
@@ -73,7 +73,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_events(store: VersionStore, as_json: bool) -> int:
+def _print_events(store: Store, as_json: bool) -> int:
     events = store.events()
     if as_json:
         _print_json(events)
@@ -106,7 +106,8 @@ def _print_version(v: Version) -> None:
     print(f"version      {v.label}{'  (served)' if v.is_served else ''}")
     for name in ("status", "run_id", "created_at", "code_version", "fingerprint", "message"):
         print(f"{name:12} {getattr(v, name) or ''}")
-    print(f"file         {v.file_name} ({v.file_bytes or 0:,} bytes)")
+    size = "" if v.file_bytes is None else f" ({v.file_bytes:,} bytes)"  # a lake: no file
+    print(f"file         {v.file_name}{size}")
     val = v.validation
     print(
         f"validation   {val.get('checks', 0)} checks: {val.get('passed', 0)} passed, "

@@ -30,21 +30,27 @@ def diff_versions(
     try:
         attach(con, files[0], "a", read_only=True)
         attach(con, files[1], "b", read_only=True)
-        tables_a, tables_b = set(main_tables(con, "a")), set(main_tables(con, "b"))
-        names = sorted(tables_a | tables_b)
-        if table is not None:
-            if table not in names:
-                raise VersionError(f"table {table!r} is in neither {old.label} nor {new.label}")
-            names = [table]
-        known = [old.unique_keys, new.unique_keys]
-        return {
-            name: _diff_table(
-                con, name, name in tables_a, name in tables_b, sample, _both(known, name)
-            )
-            for name in names
-        }
+        return diff_attached(con, old, new, table, sample)
     finally:
         con.close()
+
+
+def diff_attached(
+    con: duckdb.DuckDBPyConnection, old: Version, new: Version, table: str | None, sample: int
+) -> dict[str, dict[str, Any]]:
+    """:func:`diff_versions` of the versions attached as catalogs ``a`` and ``b`` (files, or
+    DuckLake snapshots: lake.py)."""
+    tables_a, tables_b = set(main_tables(con, "a")), set(main_tables(con, "b"))
+    names = sorted(tables_a | tables_b)
+    if table is not None:
+        if table not in names:
+            raise VersionError(f"table {table!r} is in neither {old.label} nor {new.label}")
+        names = [table]
+    known = [old.unique_keys, new.unique_keys]
+    return {
+        name: _diff_table(con, name, name in tables_a, name in tables_b, sample, _both(known, name))
+        for name in names
+    }
 
 
 def _both(known: Sequence[Mapping[str, bool]], table: str) -> bool:

@@ -137,7 +137,7 @@ def _write(
             for t in tables
         }
         unique = {
-            t: _unique(con, here, t, PRIMARY_KEYS[t])
+            t: key_is_unique(con, here, t, PRIMARY_KEYS[t])
             for t in tables
             if set(PRIMARY_KEYS.get(t, ("",))) <= set(column_types(con, here, t))
         }
@@ -153,7 +153,10 @@ def _write(
     return counts, unique
 
 
-def _unique(con: duckdb.DuckDBPyConnection, catalog: str, table: str, key: Sequence[str]) -> bool:
+def key_is_unique(
+    con: duckdb.DuckDBPyConnection, catalog: str, table: str, key: Sequence[str]
+) -> bool:
+    """Whether ``key`` identifies the rows of ``<catalog>.main.<table>`` (a keyed diff needs it)."""
     cols = ", ".join(quote_ident(c) for c in key)
     return bool(
         con.execute(

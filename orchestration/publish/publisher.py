@@ -41,9 +41,17 @@ class PublishResult:
     built: str = ""  # how the version file was written: delta, or full copy (and why)
 
 
-def _fault(stage: str) -> None:
+def fault(stage: str) -> None:
+    """SIGKILL this process when the test hook names ``stage``."""
     if os.environ.get(FAULT_ENV) == stage:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def delete_reports(paths: LedgerPaths, version: Version) -> None:
+    """A collected version's evidence report and the GX Data Docs pages of its run."""
+    shutil.rmtree(paths.reports_dir / version.label, ignore_errors=True)
+    for pages in (paths.docs_dir / "gx").rglob(version.run_id):
+        shutil.rmtree(pages, ignore_errors=True)  # validations/<suite>/<run id>/
 
 
 class Publisher:
@@ -107,19 +115,19 @@ class Publisher:
             vid, file_name = registry.register(
                 run_id, code, fingerprint, input_hashes, validation, message
             )
-            _fault("registered")
+            fault("registered")
             try:
                 final = self.dir / file_name
                 row_counts, unique, built = write_version_file(
                     staging_db, final, self._delta_base(previous, code)
                 )
                 registry.record_file(vid, row_counts, unique, final.stat().st_size)
-                _fault("version_written")
+                fault("version_written")
                 findings += self._serve(vid, pending_ok=True)
             except Exception:
                 self.recover()  # discards the attempt (or keeps it, if it was swapped in)
                 raise
-            _fault("served")
+            fault("served")
             registry.mark_published(vid, run_id, {"row_counts": row_counts, "built": built})
             return PublishResult(
                 "published", registry.get(vid), previous, recovered, findings, built
@@ -152,7 +160,7 @@ class Publisher:
         ]
         build_served_file(source, tmp, registry, vid)
         self.registry.record_served(tmp, vid)
-        _fault("serving_built")
+        fault("serving_built")
         # A WAL beside the served file can only come from a read-write session on the old file;
         # left there, the next opener would replay it onto the new one. See guard.py.
         stray = guard_wal(self.serving)
@@ -237,9 +245,7 @@ class Publisher:
                 path = self.registry.version_path(version)
                 path.unlink(missing_ok=True)
                 wal_path(path).unlink(missing_ok=True)  # its guard
-                shutil.rmtree(self.paths.reports_dir / version.label, ignore_errors=True)
-                for pages in (self.paths.docs_dir / "gx").rglob(version.run_id):
-                    shutil.rmtree(pages, ignore_errors=True)  # validations/<suite>/<run id>/
+                delete_reports(self.paths, version)
             if doomed:
                 self.registry.event("gc", None, None, {"deleted": [v.version_id for v in doomed]})
         return [v.version_id for v in doomed]

@@ -17,6 +17,8 @@ import duckdb
 
 from orchestration.paths import LedgerPaths
 from orchestration.publish.diff import CHANGE_KINDS, diff_versions
+from orchestration.publish.lake import LakeStore
+from orchestration.publish.lake_catalog import LakeSettings
 from orchestration.publish.publisher import Publisher
 from orchestration.publish.registry import Registry, Version, VersionError, parse_version_id
 from orchestration.sql import connect
@@ -82,6 +84,14 @@ class VersionStore(Publisher):
             raise VersionError(f"version {version.label} was garbage-collected")
         return path
 
+    def open_served(self) -> duckdb.DuckDBPyConnection:
+        """A read-only session on the served version (the evidence report reads it)."""
+        return duckdb.connect(str(self.readable_path(None)), read_only=True)
+
+    @property
+    def served_name(self) -> str:
+        return self.serving.name
+
     def query(self, sql: str, version_id: int | str | None = None) -> tuple[list[str], list[tuple]]:
         """Run SQL read-only against one version (time travel) or the served file.
 
@@ -107,18 +117,29 @@ class VersionStore(Publisher):
         tables = diff_versions(self.get(a_id), self.get(b_id), files, table, sample)
         return {"from_version": a_id, "to_version": b_id, "tables": tables}
 
-    def change_summary(self, old: int, new: int) -> dict[str, Any]:
-        """Counts of the changed tables only, as the publish step and the report show them.
 
-        ``{"error": ...}`` instead of raising: a concurrent ``ledger gc`` may have removed the
-        old file meanwhile, and neither caller should fail for that.
-        """
-        try:
-            tables = self.diff(old, new, sample=3)["tables"]
-        except VersionError as exc:
-            return {"error": str(exc)}
-        return {
-            name: {k: d[k] for k in CHANGE_KINDS}
-            for name, d in tables.items()
-            if any(d.get(k) for k in (*CHANGE_KINDS, "columns_added", "columns_removed"))
-        }
+Store = VersionStore | LakeStore
+
+
+def open_store(paths: LedgerPaths) -> Store:
+    """The store the settings choose, the one place that does: DuckLake on a shared catalog
+    when ``LEDGER_LAKE_CATALOG_URL`` is set (lake.py), else the version files of this machine."""
+    settings = LakeSettings.from_env()
+    return VersionStore(paths) if settings is None else LakeStore(paths, settings)
+
+
+def change_summary(store: Store, old: int, new: int) -> dict[str, Any]:
+    """Counts of the changed tables only, as the publish step and the report show them.
+
+    ``{"error": ...}`` instead of raising: a concurrent ``ledger gc`` may have removed the old
+    version meanwhile, and neither caller should fail for that.
+    """
+    try:
+        tables = store.diff(old, new, sample=3)["tables"]
+    except VersionError as exc:
+        return {"error": str(exc)}
+    return {
+        name: {k: d[k] for k in CHANGE_KINDS}
+        for name, d in tables.items()
+        if any(d.get(k) for k in (*CHANGE_KINDS, "columns_added", "columns_removed"))
+    }

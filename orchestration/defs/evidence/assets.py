@@ -29,26 +29,32 @@ def evidence_report(
     # matplotlib costs ~2 s to import: loading the definitions (UI, sensor ticks) skips it
     from matplotlib import image
 
-    from orchestration.evidence.data import changes_since_previous, load_evidence
+    from orchestration.evidence.data import changes_since_previous, read_evidence
     from orchestration.evidence.page import summary_facts, write_evidence
-    from orchestration.publish.store import VersionStore
+    from orchestration.publish.registry import VersionError
+    from orchestration.publish.store import open_store
 
     paths = ledger.paths
-    served = paths.serving_db
-    if not served.exists():
-        raise dg.Failure(f"{served} does not exist: nothing has been published yet")
-    data = load_evidence(served)
+    store = open_store(paths)  # the served file, or the lake's latest snapshot
+    try:
+        con = store.open_served()
+    except VersionError as exc:
+        raise dg.Failure(str(exc)) from None
+    try:
+        data = read_evidence(con)
+    finally:
+        con.close()
     if data.served_version is None:
-        raise dg.Failure(f"{served} has no ledger_versions table: not a published file")
+        raise dg.Failure(f"{store.serving} has no ledger_versions table: not a published file")
     out_dir = paths.reports_dir / data.served_version
     files = write_evidence(
         data,
         out_dir,
         data.served_version,
-        source_name=served.name,
+        source_name=store.served_name,
         dbt_docs_href=os.path.relpath(paths.docs_dir / "dbt" / "index.html", out_dir),
         gx_docs_href=os.path.relpath(paths.docs_dir / "gx" / "index.html", out_dir),
-        changes=changes_since_previous(VersionStore(paths), data.served_version),
+        changes=changes_since_previous(store, data.served_version),
     )
     context.log.info(f"evidence for {data.served_version} in {out_dir}")
     facts = summary_facts(data)

@@ -15,7 +15,7 @@ from orchestration.incremental import clear_consumed_changes
 from orchestration.markdown import markdown_table
 from orchestration.publish.diff import CHANGE_KINDS
 from orchestration.publish.registry import label
-from orchestration.publish.store import VersionStore
+from orchestration.publish.store import change_summary, open_store
 from orchestration.quality.audit import results_for_run
 from orchestration.run_scope import INGEST_RUN_TAG
 from orchestration.sql import table_exists
@@ -104,7 +104,7 @@ def published_version(
             + "; ".join(summary["failing_checks"]),
             metadata={"validation": dg.MetadataValue.json(summary)},
         )
-    store = VersionStore(paths)
+    store = open_store(paths)
     result = store.publish(paths.staging_db, context.run_id, inputs, code_version(), summary)
     with ledger.staging() as con:  # the served version now holds them: the next build need not
         cleared = clear_consumed_changes(con, context.run_id)
@@ -119,7 +119,7 @@ def published_version(
         "status": result.status,
         # delta: the latest version's file plus the changed waybills; else a full copy (why)
         "built": result.built or "n/a (unchanged)",
-        "served_path": dg.MetadataValue.path(str(paths.serving_db)),
+        "served_path": dg.MetadataValue.path(str(store.serving)),
         "code_version": version.code_version,
         "fingerprint": version.fingerprint,
         # the files the sensor counts: every file of data/raw this run's ingest registered
@@ -138,7 +138,7 @@ def published_version(
             f"inputs and code unchanged: {label(version.version_id)} stays; nothing new"
         )
     elif result.previous is not None:
-        diff = store.change_summary(result.previous.version_id, version.version_id)
+        diff = change_summary(store, result.previous.version_id, version.version_id)
         metadata["diff_vs_previous"] = dg.MetadataValue.json(
             {"from_version": result.previous.version_id, "tables": diff}
         )
