@@ -1,0 +1,123 @@
+"""Scale benchmark: a backfill of the months as 1, 2 and 4 parallel runs on Postgres storage,
+against the default in-process backfill of the same months, measured in one go.
+
+On generated data (``ledger generate --rows N``) in one home: a first ``ledger run`` builds the
+state every case starts from; the baseline is ``ledger run --months FIRST:LAST`` on the default
+SQLite instance (one run, in process); each parallel case rebuilds the same months as one run
+per month, ``workers`` at a time (``orchestration.parallel.backfill``), with Dagster's storage
+in a fresh database of a throwaway PostgreSQL server. Every case ends in the same published
+tables (status ``unchanged``). Prints ``parallel_speedup_2`` and ``parallel_speedup_4``
+(baseline seconds / seconds with that many workers: above 1 is faster than the default) and
+records the details in bench/results/scale.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import duckdb
+from bench_pipeline import LEDGER, ROOT, ledger_env, measure
+
+from orchestration.instance import with_driver
+from orchestration.local_postgres import local_postgres
+
+WORKERS = (1, 2, 4)
+BACKFILL = (
+    "import sys; from orchestration.parallel import backfill; "
+    "runs = backfill(sys.argv[1].split(','), int(sys.argv[2])); "
+    "sys.exit(0 if all(r.success for r in runs) else 1)"
+)
+
+
+def version_store_env(pg_url: str) -> dict[str, str]:
+    """The environment that selects the version store for the Postgres runs.
+
+    The DuckLake-on-Postgres version store (issue #13, built on another branch) is chosen by an
+    environment variable; once it is merged, return it here (pointing at ``pg_url``) and the
+    parallel cases publish to it. Until then: {} and the default DuckDB files, as
+    ``version_store`` in the output and the results says."""
+    return {}
+
+
+def months_served(home: Path) -> list[str]:
+    """Dispatch months of the served shipments: the partitions the backfill covers."""
+    served = home / "data" / "warehouse" / "ledger.duckdb"
+    with duckdb.connect(str(served), read_only=True) as con:
+        rows = con.execute(
+            "select distinct strftime(dispatch_date, '%Y-%m') from fct_shipments order by 1"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000, help="manifest rows (200 k)")
+    parser.add_argument(
+        "--months", type=int, help="backfill the first N months with data (default: all)"
+    )
+    parser.add_argument("--workdir", type=Path, help="keep files here (default: a temp dir)")
+    args = parser.parse_args()
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="ledger-bench-scale-"))
+    home = work / "home"
+    env = ledger_env(home)
+    results: dict[str, object] = {"rows": args.rows}
+    try:
+        subprocess.run(
+            [*LEDGER, "generate", "--rows", str(args.rows)], env=env, cwd=ROOT, check=True
+        )
+        results["first_run"] = measure([*LEDGER, "run"], env, "first: ledger run", work)
+        months = months_served(home)[: args.months]
+        results["months"] = months
+        span = f"{months[0]}:{months[-1]}"
+        results["baseline"] = measure(
+            [*LEDGER, "run", "--months", span], env, "baseline: ledger run --months", work
+        )
+        with local_postgres() as server:
+            store_env = version_store_env(server.url())
+            results["version_store"] = (
+                f"selected by {', '.join(store_env)}" if store_env else "DuckDB files (default)"
+            )
+            print(f"[bench] version store: {results['version_store']}", file=sys.stderr)
+            for n in WORKERS:
+                pg_env = {
+                    **env,
+                    "LEDGER_PG_URL": with_driver(server.create_database(f"bench_{n}_workers")),
+                    "DAGSTER_HOME": str(work / f"dagster-{n}-workers"),
+                    **store_env,
+                }
+                cmd = [sys.executable, "-c", BACKFILL, ",".join(months), str(n)]
+                results[f"workers_{n}"] = measure(cmd, pg_env, f"parallel {n}: backfill", work)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+
+    base = results["baseline"]["wall_s"]
+    one = results["workers_1"]["wall_s"]
+    figures = {
+        "baseline_s": base,
+        **{f"workers_{n}_s": results[f"workers_{n}"]["wall_s"] for n in WORKERS},
+        **{
+            f"parallel_speedup_{n}": round(base / results[f"workers_{n}"]["wall_s"], 2)
+            for n in (2, 4)
+        },
+        **{f"scaling_{n}": round(one / results[f"workers_{n}"]["wall_s"], 2) for n in (2, 4)},
+    }
+    print(json.dumps(results, indent=2), file=sys.stderr)
+    print(f"version_store={results['version_store']}")
+    for name, value in figures.items():
+        print(f"{name}={value}")
+    out = ROOT / "bench" / "results" / "scale.json"
+    out.write_text(json.dumps({**figures, "details": results}, indent=2) + "\n")
+    print(f"[bench] recorded in {out.relative_to(ROOT)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
