@@ -67,6 +67,9 @@ bench: setup  ## 10M-row pipeline benchmark vs the polars floor, then the versio
 	$(BIN)/ledger bench pipeline
 	$(BIN)/ledger bench versions
 
+bench-scale: setup-scale  ## a backfill of every month as 1, 2, 4 parallel runs on Postgres vs one in-process run
+	$(BIN)/ledger bench scale
+
 docs: setup  ## where dbt docs and GX Data Docs are (after a run)
 	$(BIN)/ledger docs
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from orchestration.claims import register as register_claims
 from orchestration.code_version import code_version
 from orchestration.inputs import SOURCES, current_files, fingerprint_of, input_hashes, unread_files
+from orchestration.instance import dagster_home, dagster_instance
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.publish.commands import register as register_versions
 from orchestration.publish.registry import label
@@ -43,56 +44,6 @@ examples:
   ledger diff v0001 v0002         what changed between two versions
   ledger query "select * from agg_monthly_flows"
 """
-
-
-# This machine has no internet: Dagster's usage statistics would only queue up, its first-run
-# banner about them is noise in every `ledger run`, and the UI's "Join the Dagster community"
-# pop-up offers links that cannot load. Runs launched from the UI, the sensor and the schedule
-# queue one at a time (they share one staging database; `ledger run` takes the run lock
-# instead, see run_lock.py); run monitoring fails runs stuck in STARTING; sensor and schedule
-# ticks are purged after 30 days (skipped sensor ticks, one per 30 s, after 7).
-DAGSTER_YAML = """telemetry:
-  enabled: false
-nux:
-  enabled: false
-run_coordinator:
-  module: dagster._core.run_coordinator
-  class: QueuedRunCoordinator
-  config:
-    max_concurrent_runs: 1
-run_monitoring:
-  enabled: true
-  start_timeout_seconds: 180
-retention:
-  schedule:
-    purge_after_days: 30
-  sensor:
-    purge_after_days:
-      skipped: 7
-      failure: 30
-      success: 30
-"""
-# What earlier versions wrote: replaced by the current one; a file edited by hand is left alone.
-OLD_DAGSTER_YAMLS = (
-    "telemetry:\n  enabled: false\n",
-    "telemetry:\n  enabled: false\nnux:\n  enabled: false\n",
-)
-
-
-def dagster_home(paths: LedgerPaths) -> str:
-    """The instance folder shared by `ledger run` and `ledger ui`, so runs show up in the UI."""
-    home = Path(os.environ.get("DAGSTER_HOME") or paths.warehouse_dir / "dagster")
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists() or config.read_text() in OLD_DAGSTER_YAMLS:
-        config.write_text(DAGSTER_YAML)
-    return str(home)
-
-
-def dagster_instance(paths: LedgerPaths):
-    from dagster import DagsterInstance
-
-    return DagsterInstance.from_config(dagster_home(paths))
 
 
 def unchanged_version(paths: LedgerPaths) -> str | None:
@@ -333,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs.set_defaults(func=cmd_docs)
 
     bench = sub.add_parser("bench", help="run a benchmark script from bench/")
-    bench.add_argument("which", choices=["pipeline", "versions"], help="which benchmark")
+    bench.add_argument("which", choices=["pipeline", "versions", "scale"], help="which benchmark")
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for the script")
     bench.set_defaults(func=cmd_bench)
 

@@ -7,7 +7,10 @@ is refused at once with that identity. ``ledger run`` takes it before loading Da
 launched from the UI, the sensor or the schedule takes it when the ``ledger`` resource starts
 (in the same process as a ``ledger run`` it is the same lock, held once). Dagster's run queue
 (``max_concurrent_runs: 1`` in the generated dagster.yaml) makes UI and sensor runs wait for
-each other instead. Import-light: the CLI uses it.
+each other instead. On a Postgres instance (``LEDGER_PG_URL``) up to ``LEDGER_WORKERS`` runs are
+in flight by design: a run launched by Dagster or a backfill worker then waits for the lock
+instead of being refused, so the staging file still sees one run at a time (``ledger run``
+keeps refusing). Import-light: the CLI uses it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -54,9 +57,17 @@ def _read(handle: IO[str]) -> dict[str, str]:
         return {}
 
 
-def acquire(paths: LedgerPaths, run_id: str, launched_by: str) -> bool:
+def acquire(
+    paths: LedgerPaths,
+    run_id: str,
+    launched_by: str,
+    on_wait: Callable[[str], None] | None = None,
+) -> bool:
     """Take the run lock, or raise :class:`RunInProgress` naming the holder. False when this
-    process holds it already (then the first taker releases it)."""
+    process holds it already (then the first taker releases it).
+
+    With ``on_wait`` (runs on a shared instance, where several are in flight by design) a run
+    is not refused: it reports the holder to ``on_wait`` and waits for the lock."""
     path = lock_path(paths)
     if path in _HELD:
         return False
@@ -66,8 +77,11 @@ def acquire(paths: LedgerPaths, run_id: str, launched_by: str) -> bool:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         holder = _holder(handle)
-        handle.close()
-        raise RunInProgress(f"another run is in progress ({describe(holder)})") from None
+        if on_wait is None:
+            handle.close()
+            raise RunInProgress(f"another run is in progress ({describe(holder)})") from None
+        on_wait(f"waiting for the run in progress ({describe(holder)})")
+        fcntl.flock(handle, fcntl.LOCK_EX)
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     identity = {
         "pid": str(os.getpid()),
@@ -99,9 +113,14 @@ def _holder(handle: IO[str]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def run_lock(paths: LedgerPaths, run_id: str, launched_by: str) -> Iterator[None]:
+def run_lock(
+    paths: LedgerPaths,
+    run_id: str,
+    launched_by: str,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
     """Hold the run lock for the block (see :func:`acquire`)."""
-    taken = acquire(paths, run_id, launched_by)
+    taken = acquire(paths, run_id, launched_by, on_wait)
     try:
         yield
     finally:

@@ -7,10 +7,11 @@ import pytest
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.scheduler.instigation import TickStatus
 
-from orchestration.cli import DAGSTER_YAML, build_parser, dagster_instance
+from orchestration.cli import build_parser
 from orchestration.definitions import defs
 from orchestration.defs.jobs import raw_files_sensor
 from orchestration.defs.resources import LedgerResource
+from orchestration.instance import DAGSTER_YAML, dagster_instance
 from orchestration.paths import LedgerPaths
 
 
@@ -97,6 +98,42 @@ def test_the_cli_instance_is_shared_with_the_ui_and_sends_no_telemetry(
     dagster_instance(ledger_home)
     assert config.read_text() == "telemetry:\n  enabled: true\n"
     assert "ui" in build_parser().format_help()
+
+
+def test_with_a_postgres_url_the_instance_config_moves_storage_there_and_back(
+    ledger_home: LedgerPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LEDGER_PG_URL: run, event-log and schedule storage in Postgres (the URL stays in the
+    environment), a run queue LEDGER_WORKERS wide, everything else as before; unset, the
+    SQLite config comes back byte for byte."""
+    import yaml
+
+    from orchestration.instance import dagster_home
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    config = ledger_home.warehouse_dir / "dagster" / "dagster.yaml"
+    monkeypatch.setenv("LEDGER_PG_URL", "postgresql+psycopg2://ledger@db.example:5432/dagster")
+    monkeypatch.setenv("LEDGER_WORKERS", "3")
+    dagster_home(ledger_home)
+    written = yaml.safe_load(config.read_text())
+    assert "db.example" not in config.read_text()
+    assert written["storage"] == {"postgres": {"postgres_url": {"env": "LEDGER_PG_URL"}}}
+    assert written["run_coordinator"]["config"] == {"max_concurrent_runs": 3}
+    sqlite = yaml.safe_load(DAGSTER_YAML)
+    assert {k: v for k, v in written.items() if k not in ("storage", "run_coordinator")} == {
+        k: v for k, v in sqlite.items() if k != "run_coordinator"
+    }
+    monkeypatch.setenv("LEDGER_PG_URL", "postgresql://ledger@db.example:5432/dagster")
+    with pytest.raises(ValueError, match=r"must start with postgresql\+psycopg2://"):
+        dagster_home(ledger_home)  # SQLAlchemy would look for psycopg 3, not installed
+    monkeypatch.setenv("LEDGER_PG_URL", "postgresql+psycopg2://ledger@db.example:5432/dagster")
+    monkeypatch.setenv("LEDGER_WORKERS", "two")
+    with pytest.raises(ValueError, match="LEDGER_WORKERS='two'"):
+        dagster_home(ledger_home)
+
+    monkeypatch.delenv("LEDGER_PG_URL")
+    dagster_home(ledger_home)
+    assert config.read_text() == DAGSTER_YAML
 
 
 def all_check_specs() -> dict[dg.AssetCheckKey, dg.AssetCheckSpec]:

@@ -145,3 +145,39 @@ def test_every_launch_runs_in_process() -> None:
     assert defs.resolve_job_def("ledger_job").executor_def is dg.in_process_executor
     assert defs.resolve_job_def("ingest_job").executor_def is dg.in_process_executor
     assert defs.get_implicit_global_asset_job_def().executor_def is dg.in_process_executor
+
+
+def test_on_a_shared_instance_a_run_waits_for_the_lock_instead_of_being_refused(
+    ledger_home: LedgerPaths,
+) -> None:
+    """With LEDGER_PG_URL several runs are in flight by design: the second one waits its turn
+    (told who holds the lock), where `ledger run` is refused at once."""
+    from orchestration.run_lock import RunInProgress, acquire, release
+
+    hold = (
+        "import sys; from orchestration.paths import LedgerPaths; "
+        "from orchestration.run_lock import acquire; "
+        "acquire(LedgerPaths.from_env(), 'first-run', 'test'); print('held', flush=True); "
+        "sys.stdin.read()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold],
+        cwd=PROJECT_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    assert holder.stdout.readline() == "held\n"
+    with pytest.raises(RunInProgress, match="run first-run"):
+        acquire(ledger_home, "refused-run", "test")
+    waited: list[str] = []
+
+    def on_wait(message: str) -> None:
+        waited.append(message)
+        holder.stdin.close()  # the holder ends, and the kernel drops its lock
+
+    assert acquire(ledger_home, "second-run", "test", on_wait=on_wait)
+    release(ledger_home)
+    assert holder.wait() == 0
+    assert len(waited) == 1 and "run first-run" in waited[0], waited

@@ -561,7 +561,7 @@ def test_gc_keeps_the_newest_runs_of_the_dagster_run_history(
 ) -> None:
     import dagster as dg
 
-    from orchestration.cli import dagster_instance
+    from orchestration.instance import dagster_instance
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.setenv("LEDGER_KEEP_RUNS", "2")

@@ -8,6 +8,7 @@ import duckdb
 
 from orchestration.dagster_runs import process_tags
 from orchestration.defs.dbt.resources import DBT_EXECUTABLE, LedgerDbtCliResource, dbt_project
+from orchestration.instance import pg_url
 from orchestration.paths import LedgerPaths
 from orchestration.run_lock import RunInProgress, acquire
 from orchestration.staging import open_staging
@@ -29,8 +30,10 @@ class LedgerResource(dg.ConfigurableResource):
         if run is None:
             return
         context.instance.add_run_tags(run.run_id, process_tags())
+        # On a shared instance several runs are in flight by design: they take turns.
+        wait = context.log.info if pg_url() else None
         try:
-            acquire(self.paths, run.run_id, run.tags.get("ledger/launched_by", "dagster"))
+            acquire(self.paths, run.run_id, run.tags.get("ledger/launched_by", "dagster"), wait)
         except RunInProgress as exc:
             raise dg.Failure(description=f"{exc}; this run did nothing") from None
 
@@ -49,7 +52,10 @@ class LedgerResource(dg.ConfigurableResource):
 def resources() -> dg.Definitions:
     """Resources and the executor shared by every asset and job (the UI's launches included)."""
     return dg.Definitions(
-        # In-process for every job, the UI's "Materialize all" and backfills included.
+        # In-process for every job, the UI's "Materialize all" and backfills included, on a
+        # Postgres instance too: the steps form a chain over one single-writer DuckDB file, so a
+        # process per step would only repeat the start-up; months run in parallel as runs
+        # instead (orchestration/parallel.py, LEDGER_WORKERS).
         executor=dg.in_process_executor,
         resources={
             "ledger": LedgerResource(),

@@ -210,8 +210,8 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
-    from orchestration.cli import dagster_instance  # Dagster only here, not for reads
     from orchestration.dagster_runs import keep_runs, prune_runs
+    from orchestration.instance import dagster_instance  # Dagster only here, not for reads
 
     try:  # before deleting anything
         keep = keep_runs()
