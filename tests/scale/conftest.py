@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 
 from orchestration.local_postgres import LocalPostgres, local_postgres
+from orchestration.paths import LedgerPaths
+from orchestration.publish.lake import LakeStore
+from orchestration.publish.lake_catalog import CATALOG_ENV, DATA_PATH_ENV
+from orchestration.publish.store import open_store
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -22,3 +26,18 @@ def postgres() -> Iterator[LocalPostgres]:
     """One PostgreSQL server for the session; each test makes its own database on it."""
     with local_postgres() as server:
         yield server
+
+
+@pytest.fixture
+def lake(
+    postgres: LocalPostgres,
+    ledger_home: LedgerPaths,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> LakeStore:
+    """An empty lake in its own database, selected by the settings as a user would."""
+    monkeypatch.setenv(CATALOG_ENV, postgres.create_database(request.node.name.lower()[:60]))
+    monkeypatch.setenv(DATA_PATH_ENV, str(ledger_home.home / "lake"))
+    store = open_store(ledger_home)
+    assert isinstance(store, LakeStore)
+    return store

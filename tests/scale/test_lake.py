@@ -32,22 +32,6 @@ from tests.test_versions_asset import PASSING, fake_marts, materialize, metadata
 ROWS = {f"s{i:03d}": float(i) for i in range(200)}  # past DuckLake's inlining: Parquet files
 
 
-@pytest.fixture
-def lake(
-    postgres: LocalPostgres,
-    ledger_home: LedgerPaths,
-    monkeypatch: pytest.MonkeyPatch,
-    request: pytest.FixtureRequest,
-) -> LakeStore:
-    """An empty lake in its own database, selected by the settings as a user would."""
-    name = request.node.name.lower()[:60]
-    monkeypatch.setenv(CATALOG_ENV, postgres.create_database(name))
-    monkeypatch.setenv(DATA_PATH_ENV, str(ledger_home.home / "lake"))
-    store = open_store(ledger_home)
-    assert isinstance(store, LakeStore)
-    return store
-
-
 def publish(store: LakeStore, run: str, inputs: dict[str, str]):
     return store.publish(store.paths.staging_db, run, inputs, "abc", {"passed": 4, "failed": 0})
 

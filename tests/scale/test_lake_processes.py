@@ -14,18 +14,13 @@ import time
 from pathlib import Path
 
 import psycopg2
-import pytest
 
-from orchestration.local_postgres import LocalPostgres
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.publish.lake import LakeStore
 from orchestration.publish.lake_catalog import (
-    CATALOG_ENV,
-    DATA_PATH_ENV,
     METADATA_SCHEMA,
 )
 from orchestration.publish.publisher import FAULT_ENV
-from orchestration.publish.store import open_store
 from orchestration.sql import connect
 
 PUBLISHER = """
@@ -62,18 +57,6 @@ SUMMARY = (
     "select (select count(*) from fct_shipments), (select sum(tonnes) from fct_shipments), "
     "(select count(*) from quarantine)"
 )
-
-
-@pytest.fixture
-def lake(
-    postgres: LocalPostgres,
-    ledger_home: LedgerPaths,
-    monkeypatch: pytest.MonkeyPatch,
-    request: pytest.FixtureRequest,
-) -> LakeStore:
-    monkeypatch.setenv(CATALOG_ENV, postgres.create_database(request.node.name.lower()[:60]))
-    monkeypatch.setenv(DATA_PATH_ENV, str(ledger_home.home / "lake"))
-    return open_store(ledger_home)
 
 
 def make_staging(path: Path, shipments: int, factor: float, quarantine: int) -> tuple:
