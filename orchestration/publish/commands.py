@@ -36,6 +36,13 @@ def _print_json(payload: Any) -> None:
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    """Plain aligned columns, the same in a terminal and a pipe.
+
+    Compared with Rich (installed with Dagster): ``rich.table`` adds ~70 ms to every command's
+    start-up (measured on a loaded machine; the read commands aim at well under 1 s) and wraps
+    its tables to the terminal width (80 columns in a pipe), which cuts the long run ids and
+    paths of ``ledger versions`` and breaks ``| grep``/``| column`` use. Six lines do it here.
+    """
     cells = [[("" if c is None else str(c)) for c in row] for row in [headers, *rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
