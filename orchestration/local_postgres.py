@@ -32,14 +32,11 @@ class LocalPostgres:
 
     def create_database(self, name: str) -> str:
         """A new empty database; returns its URL."""
-        self._run(
+        _run_as_server_user(
             [_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d"]
             + ["postgres", "-v", "ON_ERROR_STOP=1", "-c", f'create database "{name}"']
         )
         return self.url(name)
-
-    def _run(self, cmd: list[str]) -> subprocess.CompletedProcess[str]:
-        return _run_as_server_user(cmd)
 
 
 def bin_dir() -> Path | None:
