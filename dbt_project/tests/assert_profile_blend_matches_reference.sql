@@ -4,8 +4,8 @@ with
 
 blend as (
 
-    select 1.0 / sum(mix_share / kg_per_round_central) as blended_kg
-    from {{ ref('munition_profiles') }}
+    select kg_per_round_central as blended_kg
+    from {{ ref('int_blended_munition_profiles') }}
 
 ),
 

@@ -22,14 +22,14 @@ periods as (
 
 shipments as (
 
-    select * from {{ ref('fct_shipments') }}
+    select * from {{ ref('int_classified_consignments') }}
     where is_explosive
 
 ),
 
-munitions as (
+blend as (
 
-    select * from {{ ref('fct_munitions_equivalent') }}
+    select * from {{ ref('int_blended_munition_profiles') }}
 
 ),
 
@@ -53,27 +53,16 @@ tolerance as (
 
 ),
 
+-- tonnes summed as decimals: a sum of doubles depends on row order, and an incremental build
+-- must give the same figures as a full one, to the last bit
 daily_shipments as (
 
     select
         dispatch_date as flow_date,
         count(*) as shipments,
-        sum(gross_cargo_tonnes) as tonnes
+        sum(cast(gross_cargo_tonnes as decimal(38, 12))) as tonnes,
+        count(container_no) as container_loads
     from shipments
-    group by dispatch_date
-
-),
-
-daily_rounds as (
-
-    select
-        dispatch_date as flow_date,
-        sum(rounds_low) as mass_low,
-        sum(rounds_central) as mass_central,
-        sum(rounds_high) as mass_high,
-        sum(container_rounds_low) as container_low,
-        sum(container_rounds_high) as container_high
-    from munitions
     group by dispatch_date
 
 ),
@@ -93,7 +82,8 @@ manifest_totals as (
     select
         periods.claim_id,
         sum(daily_shipments.shipments) as evidence_rows,
-        sum(daily_shipments.tonnes) as tonnes
+        cast(sum(daily_shipments.tonnes) as double) as tonnes,
+        sum(daily_shipments.container_loads) as container_loads
     from periods
     inner join daily_shipments
         on daily_shipments.flow_date between periods.effective_start and periods.effective_end
@@ -115,20 +105,24 @@ voyage_totals as (
 
 ),
 
+-- fct_munitions_equivalent's per-shipment formulas over the period's totals (both are linear)
 rounds as (
 
     select
-        periods.claim_id,
-        sum(daily_rounds.mass_low) as mass_low,
-        sum(daily_rounds.mass_central) as mass_central,
-        sum(daily_rounds.mass_high) as mass_high,
-        sum(daily_rounds.container_low) as container_low,
-        sum(daily_rounds.container_high) as container_high
-    from periods
-    inner join daily_rounds
-        on daily_rounds.flow_date between periods.effective_start and periods.effective_end
-    where periods.metric = 'rounds'
-    group by periods.claim_id
+        manifest_totals.claim_id,
+        manifest_totals.tonnes * 1000.0 / blend.kg_per_round_high as mass_low,
+        manifest_totals.tonnes * 1000.0 / blend.kg_per_round_central as mass_central,
+        manifest_totals.tonnes * 1000.0 / blend.kg_per_round_low as mass_high,
+        case
+            when manifest_totals.container_loads > 0
+                then manifest_totals.container_loads * blend.rounds_per_container_low
+        end as container_low,
+        case
+            when manifest_totals.container_loads > 0
+                then manifest_totals.container_loads * blend.rounds_per_container_high
+        end as container_high
+    from manifest_totals
+    cross join blend
 
 ),
 

@@ -13,7 +13,7 @@ claims as (
 
 shipments as (
 
-    select * from {{ ref('fct_shipments') }}
+    select * from {{ ref('int_classified_consignments') }}
     where is_explosive
 
 ),

@@ -1,9 +1,8 @@
 {#- One row per explosive shipment: the rounds it could hold, by two independent methods, each
-    with low / central / high bounds and the blended parameters used. Summing rounds_central over
-    any set of shipments gives the headline (mass) figure for that set.
-    mass       rounds = gross cargo tonnes x 1000 / blended packed kg per round, where the blend of the
-               profile mix is 1 / sum(mix_share / kg); the LOW count uses the HIGH packed mass.
-    container  rounds = containers x blended rounds per container = sum(mix_share x rounds). -#}
+    with low / central / high bounds and the blended parameters used (int_blended_munition_profiles).
+    Summing rounds_central over any set of shipments gives the headline (mass) figure for that set.
+    mass       rounds = gross cargo tonnes x 1000 / blended packed kg per round
+    container  rounds = containers x blended rounds per container -#}
 {#- Spark (dbt-spark on Parquet, no Delta) cannot delete rows, so the pre-hook's delete of
     the changed waybills has no Spark form: there the model is a full table on every build. -#}
 {{
@@ -26,23 +25,9 @@ shipments as (
 
 ),
 
-profiles as (
-
-    select * from {{ ref('munition_profiles') }}
-
-),
-
 blend as (
 
-    select
-        1.0 / sum(mix_share / kg_per_round_low) as kg_per_round_low,
-        1.0 / sum(mix_share / kg_per_round_central) as kg_per_round_central,
-        1.0 / sum(mix_share / kg_per_round_high) as kg_per_round_high,
-        sum(mix_share * rounds_per_container_low) as rounds_per_container_low,
-        sum(mix_share * rounds_per_container_central) as rounds_per_container_central,
-        sum(mix_share * rounds_per_container_high) as rounds_per_container_high,
-        count(*) as profiles
-    from profiles
+    select * from {{ ref('int_blended_munition_profiles') }}
 
 ),
 

@@ -14,21 +14,14 @@ with
 
 consignments as (
 
-    select * from {{ ref('int_versioned_consignments') }}
-    where is_current
-    {{ only_changed_waybills() }}
+    select * from {{ ref('int_classified_consignments') }}
+    {{ only_changed_waybills(keyword='where') }}
 
 ),
 
 stations as (
 
     select * from {{ ref('stations') }}
-
-),
-
-cargo_codes as (
-
-    select * from {{ ref('cargo_codes') }}
 
 ),
 
@@ -52,19 +45,13 @@ enriched as (
         consignments.shipper,
         consignments.consignee,
         consignments.cargo_code,
-        coalesce(consignments.cargo_description, cargo.cargo_description) as cargo_description,
-        coalesce(cargo.cargo_class, 'unclassified') as cargo_class,
-        coalesce(consignments.hazard_class, cargo.hazard_class) as hazard_class,
-        -- codes missing from the seed fall back to the ETSNG explosives groups 4812xx / 4813xx
-        coalesce(
-            cargo.is_explosive,
-            substr(consignments.cargo_code, 1, 4) in ('4812', '4813')
-        ) as is_explosive,
+        consignments.cargo_description,
+        consignments.cargo_class,
+        consignments.hazard_class,
+        consignments.is_explosive,
         consignments.wagon_no,
         consignments.container_no,
-        -- the manifest's gross weight is the declared cargo mass (packaging included, wagon
-        -- tare excluded), in tonnes: the only unit of this table
-        consignments.gross_weight_kg / 1000.0 as gross_cargo_tonnes,
+        consignments.gross_cargo_tonnes,
         consignments.packages,
         consignments.versions_count,
         consignments.source_file,
@@ -77,8 +64,6 @@ enriched as (
         on consignments.origin_station_code = origin.station_code
     left join stations as destination
         on consignments.destination_station_code = destination.station_code
-    left join cargo_codes as cargo
-        on consignments.cargo_code = cargo.cargo_code
 
 ),
 
