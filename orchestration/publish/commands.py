@@ -3,8 +3,9 @@
 Every command reads the SQLite registry (safe while a run publishes) and opens DuckDB files
 read-only, except rollback and gc, which take the same lock as a publish. The read-only ones
 create no file or folder, so they work on read-only storage and never create a mistyped home;
-the one exception: ``query`` and ``diff`` locked out by a read-write session on the served file
-serve a fresh copy of it, as a run would (guard.py), where the warehouse is writable.
+the one exception: ``query`` locked out by a read-write session on the served file serves a
+fresh copy of it, as a run would (guard.py), where the warehouse is writable. ``query
+--version`` and ``diff`` read version files, which are never copied: they name the holder.
 """
 
 from __future__ import annotations

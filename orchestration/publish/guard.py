@@ -19,8 +19,8 @@ which DuckDB treats as an error for readers too.) A regular file found there ins
 stray WAL: it is moved aside as ``<name>.wal.stray-<UTC timestamp>`` so no reader replays it.
 
 The lock cannot be refused, so it is made short: every run, publish and rollback, the sensor
-every 30 s, and ``ledger query`` / ``diff`` the moment they meet the lock, ask the kernel who
-holds a write lock on the served file (``F_GETLK``) and when someone does, serve a fresh copy of
+every 30 s, and ``ledger query`` the moment it meets the lock, ask the kernel who holds a
+write lock on the served file (``F_GETLK``) and when someone does, serve a fresh copy of
 the same version under the same name (atomic rename, ``Publisher.free_published_files``): new
 readers open the new file, the session keeps its old, unlinked one. Until one of those comes, a
 BI tool opening the served file gets DuckDB's lock error. A version file is never copied afresh
