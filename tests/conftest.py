@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +21,19 @@ def ledger_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LedgerPaths:
     monkeypatch.setenv("LEDGER_HOME", str(tmp_path))
     monkeypatch.delenv("LEDGER_SERVING_DB", raising=False)
     return LedgerPaths.from_env().ensure()
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A /tmp folder anyone may enter (0755), for homes made read-only; made writable again
+    and removed afterwards (pytest's tmp_path would be removed with its own permissions)."""
+    folder = Path(tempfile.mkdtemp(prefix="ledger-ro-", dir="/tmp"))
+    folder.chmod(0o755)
+    yield folder
+    for path in [folder, *folder.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    shutil.rmtree(folder)
 
 
 @pytest.fixture(scope="session")

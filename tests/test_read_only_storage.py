@@ -3,8 +3,9 @@ cannot write stops with one line naming the folder. Real CLI processes, real fil
 
 Root ignores permission bits, so as root the read-only cases run the CLI without the
 capabilities that bypass them (what a BI host's ordinary user meets), on a home made
-world-readable and then not writable by anyone. That home lives in its own /tmp folder, not
-under pytest's tmp_path, which pytest removes with its own permissions.
+world-readable and then not writable by anyone. That home lives in its own /tmp folder (the
+``shared_dir`` fixture of conftest.py), not under pytest's tmp_path, which pytest removes with
+its own permissions.
 """
 
 from __future__ import annotations
@@ -13,12 +14,9 @@ import json
 import os
 import shutil
 import sqlite3
-import stat
 import subprocess
 import sys
 import sysconfig
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -67,18 +65,6 @@ def unprivileged_python() -> list[str]:
         pytest.skip("setpriv (util-linux) is not installed: root would ignore permission bits")
     caps = ",".join(f"-{cap}" for cap in BYPASS_CAPS)
     return [setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}", "--", sys.executable]
-
-
-@pytest.fixture
-def shared_dir() -> Iterator[Path]:
-    """A /tmp folder anyone may enter (0755); made writable again and removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="ledger-ro-", dir="/tmp"))
-    folder.chmod(0o755)
-    yield folder
-    for path in [folder, *folder.rglob("*")]:
-        if not path.is_symlink():
-            path.chmod(path.stat().st_mode | stat.S_IWUSR)
-    shutil.rmtree(folder)
 
 
 def published_home(root: Path) -> LedgerPaths:

@@ -19,6 +19,14 @@ import pytest
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.publish.guard import GUARD_TARGET, Finding
 from orchestration.publish.store import VersionStore
+from tests.conftest import run_ledger
+from tests.test_read_only_storage import (
+    ledger,
+    published_home,
+    read_only,
+    tree,
+    unprivileged_python,
+)
 from tests.test_versions import BASE, publish, served_counts, stage
 
 # Opens the file read-write like DBeaver, then tries to change it until told to stop; prints
@@ -76,6 +84,20 @@ def fresh_read(path: Path) -> str:
     ).stdout.strip()
 
 
+def hold(db: Path, stop: Path) -> subprocess.Popen:
+    """A read-write session on ``db`` (as this process's user: root here), once it has tried
+    to write; it goes on trying until ``stop`` exists."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db), str(stop)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline() == "holding\n"
+    assert proc.stdout.readline() == "tried\n"
+    return proc
+
+
 @pytest.fixture
 def holder(ledger_home: LedgerPaths, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, Path]]:
     """A read-write session on the served v1, once it has tried to write."""
@@ -83,17 +105,14 @@ def holder(ledger_home: LedgerPaths, tmp_path: Path) -> Iterator[tuple[subproces
     stage(ledger_home, BASE)
     publish(store, "run-1", {"a": "1"})
     stop = tmp_path / "stop"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(ledger_home.serving_db), str(stop)],
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout.readline() == "holding\n"
-    assert proc.stdout.readline() == "tried\n"
+    proc = hold(ledger_home.serving_db, stop)
     yield proc, stop
     stop.touch()
     proc.communicate(timeout=60)
+
+
+def holder_name(proc: subprocess.Popen) -> str:
+    return f"pid {proc.pid} ({Path(f'/proc/{proc.pid}/comm').read_text().strip()})"
 
 
 def refused(paths: LedgerPaths) -> list[str]:
@@ -111,9 +130,8 @@ def test_a_read_write_client_changes_nothing_and_is_cut_off_from_readers(
     assert os.readlink(served.with_name("ledger.duckdb.wal")) == GUARD_TARGET
     assert fresh_read(served).startswith(f'IO Error: Could not set lock on file "{served}"')
 
-    comm = Path(f"/proc/{proc.pid}/comm").read_text().strip()
     message = (
-        f"read-write client: pid {proc.pid} ({comm}) holds {served} open read-write; its "
+        f"read-write client: {holder_name(proc)} holds {served} open read-write; its "
         "writes are refused and readers get a fresh copy (open it read-only)"
     )
     assert store.free_published_files() == [Finding("read_write_client", str(served), message)]
@@ -176,8 +194,6 @@ def test_an_ordinary_users_read_write_client_is_refused_by_the_file_mode(
 ) -> None:
     """0444: a user without root's capabilities cannot open the served file read-write at all,
     so takes no lock; DBeaver shows DuckDB's error and the user switches to read-only."""
-    from tests.test_read_only_storage import unprivileged_python
-
     store = VersionStore(ledger_home)
     stage(ledger_home, BASE)
     publish(store, "run-1", {"a": "1"})
@@ -191,3 +207,83 @@ def test_an_ordinary_users_read_write_client_is_refused_by_the_file_mode(
     assert client.returncode == 1
     assert f'Cannot open file "{served}": Permission denied' in client.stderr
     assert fresh_read(served) == str(served_counts(ledger_home)[0])
+
+
+COUNT = "select count(*) as n from fct_shipments"
+
+
+def test_ledger_query_frees_readers_of_the_served_file_at_once(
+    ledger_home: LedgerPaths, holder: tuple[subprocess.Popen, Path]
+) -> None:
+    """No run, publish or sensor needed: the read command serves a fresh copy and reads it."""
+    proc, stop = holder
+    served = ledger_home.serving_db
+    assert fresh_read(served).startswith(f'IO Error: Could not set lock on file "{served}"')
+
+    query = run_ledger(dict(os.environ), "query", COUNT)
+
+    assert (query.returncode, query.stdout) == (0, "n\n--\n10\n(1 rows)\n")
+    assert query.stderr == (
+        f"WARNING read-write client: {holder_name(proc)} holds {served} open read-write; its "
+        "writes are refused and readers get a fresh copy (open it read-only)\n"
+    )
+    assert fresh_read(served) == "10"  # a BI tool opening the file now gets in too
+    assert VersionStore(ledger_home).served_version_id() == 1
+    stop.touch()
+    assert json.loads(proc.communicate(timeout=60)[0]) == refused(ledger_home)
+    assert served_counts(ledger_home) == (10, 2, 1)
+
+
+def test_a_held_version_file_is_not_copied_and_the_query_names_the_holder(
+    ledger_home: LedgerPaths, tmp_path: Path
+) -> None:
+    store = VersionStore(ledger_home)
+    stage(ledger_home, BASE)
+    publish(store, "run-1", {"a": "1"})
+    version_file = ledger_home.versions_dir / "v0001.duckdb"
+    stop = tmp_path / "stop"
+    proc = hold(version_file, stop)
+    before = version_file.stat()
+
+    query = run_ledger(dict(os.environ), "query", "--version", "v1", COUNT)
+
+    assert (query.returncode, query.stdout) == (2, "")
+    assert query.stderr == (
+        f"ledger query: {holder_name(proc)} holds {version_file} open read-write, which locks "
+        "out every reader; version files are immutable and never copied afresh: close it or "
+        "open it read-only\n"
+    )
+    assert version_file.stat().st_ino == before.st_ino
+    stop.touch()
+    proc.communicate(timeout=60)
+    assert fresh_read(version_file) == "10"
+
+
+def test_on_read_only_storage_ledger_query_names_the_holder_and_the_remedy(
+    shared_dir: Path, tmp_path: Path
+) -> None:
+    """Root's session on a warehouse this user cannot write: no fresh copy, no traceback."""
+    python = unprivileged_python()
+    paths = published_home(shared_dir)
+    stop = tmp_path / "stop"
+    proc = hold(paths.serving_db, stop)
+    try:
+        read_only(shared_dir)
+        before = tree(paths.home)
+
+        query = ledger(python, paths.home, "query", COUNT)
+
+        assert (query.returncode, query.stdout) == (2, "")
+        assert query.stderr == (
+            f"ledger query: {holder_name(proc)} holds {paths.serving_db} open read-write, "
+            "which locks out every reader, and a fresh copy cannot be served here (cannot "
+            f"write to {paths.versions_dir}: permission denied): close it or open it "
+            "read-only; the next run, publish or rollback, or the sensor of `ledger ui`, "
+            "frees readers\n"
+        )
+        assert tree(paths.home) == before
+    finally:
+        stop.touch()
+        outcomes = json.loads(proc.communicate(timeout=60)[0])
+    assert outcomes == refused(paths)
+    assert ledger(python, paths.home, "query", COUNT).stdout == "n\n--\n11\n(1 rows)\n"

@@ -2,7 +2,10 @@
 
 Every command reads the SQLite registry (safe while a run publishes) and opens DuckDB files
 read-only, except rollback and gc, which take the same lock as a publish. The read-only ones
-create no file or folder, so they work on read-only storage and never create a mistyped home.
+create no file or folder, so they work on read-only storage and never create a mistyped home;
+the one exception: ``query`` locked out by a read-write session on the served file serves a
+fresh copy of it, as a run would (guard.py), where the warehouse is writable. ``query
+--version`` and ``diff`` read version files, which are never copied: they name the holder.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ import duckdb
 
 from orchestration.paths import LedgerPaths
 from orchestration.publish.registry import Version, VersionError, label
-from orchestration.publish.store import Store, open_store
+from orchestration.publish.store import Store, VersionStore, open_store
 from orchestration.storage import StorageError, require_home
 
 LONG_TEXT = 40  # a changed value longer than this is not printed by `ledger diff`
+LOCKED_OUT = "Conflicting lock is held"  # DuckDB: another process has the file read-write
 
 
 def _store() -> Store:
@@ -252,6 +256,31 @@ def _guard(func: Command) -> Command:
     return run
 
 
+def _freeing_readers(func: Command) -> Command:
+    """A read locked out by a read-write session (DBeaver's default) frees readers at once and
+    runs once more, rather than fail until the next run or sensor tick does it (guard.py).
+
+    Each finding is one ``WARNING`` line on stderr, as in ``ledger run``'s output; when
+    readers cannot be freed, :meth:`VersionStore.free_readers` says why and whose session it is.
+    """
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except duckdb.IOException as exc:
+            if LOCKED_OUT not in str(exc):
+                raise
+            store = _store()
+            findings = store.free_readers() if isinstance(store, VersionStore) else []
+            if not findings:
+                raise
+            for finding in findings:
+                print(f"WARNING {finding.message}", file=sys.stderr)
+            return func(args)
+
+    return run
+
+
 def one_line(exc: Exception) -> str:
     """DuckDB's message on one line: the error, its hints, and the SQL line it points at.
 
@@ -313,7 +342,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--table", help="only this table")
     p.add_argument("--sample", type=int, default=5, help="sample keys per change kind (5)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=_guard(cmd_diff))
+    p.set_defaults(func=_guard(_freeing_readers(cmd_diff)))
 
     p = subparsers.add_parser(
         "rollback",
@@ -340,7 +369,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("sql", help="the SQL statement")
     p.add_argument("--version", help="version id (default: the served version)")
     p.add_argument("--json", action="store_true", help="rows as JSON objects")
-    p.set_defaults(func=_guard(cmd_query))
+    p.set_defaults(func=_guard(_freeing_readers(cmd_query)))
 
     p = subparsers.add_parser(
         "gc",

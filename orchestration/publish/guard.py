@@ -18,10 +18,13 @@ served data changes only by a publish. (A link into the file itself would fail w
 which DuckDB treats as an error for readers too.) A regular file found there instead is a
 stray WAL: it is moved aside as ``<name>.wal.stray-<UTC timestamp>`` so no reader replays it.
 
-The lock cannot be refused, so it is made short: every run, publish and rollback, and the
-sensor every 30 s, ask the kernel who holds a write lock on the served file (``F_GETLK``) and
-when someone does, serve a fresh copy of the same version under the same name (atomic rename):
-new readers open the new file, the session keeps its old, unlinked one. Import-light.
+The lock cannot be refused, so it is made short: every run, publish and rollback, the sensor
+every 30 s, and ``ledger query`` the moment it meets the lock, ask the kernel who holds a
+write lock on the served file (``F_GETLK``) and when someone does, serve a fresh copy of
+the same version under the same name (atomic rename, ``Publisher.free_published_files``): new
+readers open the new file, the session keeps its old, unlinked one. Until one of those comes, a
+BI tool opening the served file gets DuckDB's lock error. A version file is never copied afresh
+(immutable, named in the registry): its readers wait until the session closes. Import-light.
 """
 
 from __future__ import annotations
@@ -103,14 +106,16 @@ def read_write_client(db: Path, served: bool) -> Finding | None:
     return Finding(
         "read_write_client",
         str(db),
-        f"read-write client: pid {pid} ({_command(pid)}) holds {db} open read-write; its "
+        f"read-write client: {holder_name(pid)} holds {db} open read-write; its "
         f"writes are refused and {remedy} (open it read-only)",
     )
 
 
-def _command(pid: int) -> str:
-    """The holder's program name (``/proc/<pid>/comm``: at most 15 characters)."""
+def holder_name(pid: int) -> str:
+    """``pid 5123 (dbeaver)``: the program from ``/proc/<pid>/comm`` (at most 15 characters),
+    so the user can tell which window to close."""
     try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
+        program = Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
-        return "program unknown"
+        program = "program unknown"
+    return f"pid {pid} ({program})"

@@ -17,11 +17,13 @@ import duckdb
 
 from orchestration.paths import LedgerPaths
 from orchestration.publish.diff import CHANGE_KINDS, diff_versions
+from orchestration.publish.guard import Finding, holder_name, write_lock_holder
 from orchestration.publish.lake import LakeStore
 from orchestration.publish.lake_catalog import LakeSettings
 from orchestration.publish.publisher import Publisher
 from orchestration.publish.registry import Registry, Version, VersionError, parse_version_id
 from orchestration.sql import connect
+from orchestration.storage import StorageError
 
 
 class VersionStore(Publisher):
@@ -107,6 +109,35 @@ class VersionStore(Publisher):
             return columns, cur.fetchall()
         finally:
             con.close()
+
+    def free_readers(self) -> list[Finding]:
+        """After a read met a read-write session's lock (see guard.py): serve a fresh copy of
+        the served file at once, as a run or the sensor would later, and return what was found.
+
+        Empty when nobody holds a published file read-write (any more). A VersionError names
+        the holder when readers cannot be freed: the warehouse is not writable (read-only
+        storage), or the file held is a version file, which is immutable and never copied.
+        """
+        pid = write_lock_holder(self.serving)
+        if pid is not None:
+            try:
+                return self.free_published_files()
+            except (StorageError, OSError) as exc:
+                raise VersionError(
+                    f"{holder_name(pid)} holds {self.serving} open read-write, which locks out "
+                    f"every reader, and a fresh copy cannot be served here ({exc}): close it or "
+                    "open it read-only; the next run, publish or rollback, or the sensor of "
+                    "`ledger ui`, frees readers"
+                ) from exc
+        for path in sorted(self.dir.glob("v*.duckdb")):
+            pid = write_lock_holder(path)
+            if pid is not None:
+                raise VersionError(
+                    f"{holder_name(pid)} holds {path} open read-write, which locks out every "
+                    "reader; version files are immutable and never copied afresh: close it or "
+                    "open it read-only"
+                )
+        return []
 
     def diff(
         self, old: int | str, new: int | str, table: str | None = None, sample: int = 5
