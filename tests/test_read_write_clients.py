@@ -278,7 +278,7 @@ def test_on_read_only_storage_ledger_query_names_the_holder_and_the_remedy(
             f"ledger query: {holder_name(proc)} holds {paths.serving_db} open read-write, "
             "which locks out every reader, and a fresh copy cannot be served here (cannot "
             f"write to {paths.versions_dir}: permission denied): close it or open it "
-            "read-only; the next run, publish or rollback, or the sensor of `ledger ui`, "
+            "read-only; the next run, publish or rollback, or the sensor of Dagster's daemon, "
             "frees readers\n"
         )
         assert tree(paths.home) == before

@@ -127,7 +127,7 @@ class VersionStore(Publisher):
                     f"{holder_name(pid)} holds {self.serving} open read-write, which locks out "
                     f"every reader, and a fresh copy cannot be served here ({exc}): close it or "
                     "open it read-only; the next run, publish or rollback, or the sensor of "
-                    "`ledger ui`, frees readers"
+                    "Dagster's daemon, frees readers"
                 ) from exc
         for path in sorted(self.dir.glob("v*.duckdb")):
             pid = write_lock_holder(path)
