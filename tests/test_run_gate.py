@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import dagster as dg
 import pytest
@@ -147,13 +148,9 @@ def test_every_launch_runs_in_process() -> None:
     assert defs.get_implicit_global_asset_job_def().executor_def is dg.in_process_executor
 
 
-def test_on_a_shared_instance_a_run_waits_for_the_lock_instead_of_being_refused(
-    ledger_home: LedgerPaths,
-) -> None:
-    """With LEDGER_PG_URL several runs are in flight by design: the second one waits its turn
-    (told who holds the lock), where `ledger run` is refused at once."""
-    from orchestration.run_lock import RunInProgress, acquire, release
-
+@pytest.fixture
+def lock_holder(ledger_home: LedgerPaths) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the run lock as run `first-run` until its stdin closes."""
     hold = (
         "import sys; from orchestration.paths import LedgerPaths; "
         "from orchestration.run_lock import acquire; "
@@ -169,15 +166,45 @@ def test_on_a_shared_instance_a_run_waits_for_the_lock_instead_of_being_refused(
     )
     assert holder.stdin is not None and holder.stdout is not None
     assert holder.stdout.readline() == "held\n"
+    yield holder
+    if holder.stdin and not holder.stdin.closed:
+        holder.stdin.close()
+    holder.wait()
+
+
+def test_a_dagster_launched_run_is_refused_before_any_step_while_another_runs(
+    ledger_home: LedgerPaths, lock_holder: subprocess.Popen[str]
+) -> None:
+    """A UI, sensor or schedule launch while `ledger run` works fails at once, naming it."""
+    result = defs.resolve_job_def("ingest_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
+    assert not result.success
+    assert [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_START] == []
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+    assert "another run is in progress" in str(failure.event_specific_data)
+    assert "run first-run" in str(failure.event_specific_data)
+    assert "this run did nothing" in str(failure.event_specific_data)
+    assert not (ledger_home.staging_db).exists()
+
+
+def test_on_a_shared_instance_a_run_waits_for_the_lock_instead_of_being_refused(
+    ledger_home: LedgerPaths, lock_holder: subprocess.Popen[str]
+) -> None:
+    """With LEDGER_PG_URL several runs are in flight by design: the second one waits its turn
+    (told who holds the lock), where `ledger run` is refused at once."""
+    from orchestration.run_lock import RunInProgress, acquire, release
+
     with pytest.raises(RunInProgress, match="run first-run"):
         acquire(ledger_home, "refused-run", "test")
     waited: list[str] = []
 
     def on_wait(message: str) -> None:
         waited.append(message)
-        holder.stdin.close()  # the holder ends, and the kernel drops its lock
+        assert lock_holder.stdin is not None
+        lock_holder.stdin.close()  # the holder ends, and the kernel drops its lock
 
     assert acquire(ledger_home, "second-run", "test", on_wait=on_wait)
     release(ledger_home)
-    assert holder.wait() == 0
+    assert lock_holder.wait() == 0
     assert len(waited) == 1 and "run first-run" in waited[0], waited
