@@ -18,6 +18,7 @@ import pytest
 
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.publish.guard import GUARD_TARGET, Finding
+from orchestration.publish.registry import VersionError
 from orchestration.publish.store import VersionStore
 from tests.conftest import run_ledger
 from tests.test_read_only_storage import (
@@ -257,6 +258,28 @@ def test_a_held_version_file_is_not_copied_and_the_query_names_the_holder(
     stop.touch()
     proc.communicate(timeout=60)
     assert fresh_read(version_file) == "10"
+
+
+def test_a_held_file_no_version_serves_is_named_not_said_to_be_copied(
+    ledger_home: LedgerPaths, tmp_path: Path
+) -> None:
+    """A served file put there by hand (no version recorded as served): nothing to copy, and
+    the message must not claim readers got a fresh copy."""
+    with duckdb.connect(str(ledger_home.serving_db)) as con:
+        con.execute("create table fct_shipments (waybill_no varchar, t double, x boolean)")
+    stop = tmp_path / "stop"
+    proc = hold(ledger_home.serving_db, stop)
+    try:
+        with pytest.raises(VersionError) as raised:
+            VersionStore(ledger_home).free_readers()
+        assert str(raised.value) == (
+            f"{holder_name(proc)} holds {ledger_home.serving_db} open read-write, which locks "
+            "out every reader, and no published version is recorded as served, so there is no "
+            "fresh copy to serve: close it or open it read-only"
+        )
+    finally:
+        stop.touch()
+        proc.communicate(timeout=60)
 
 
 def test_on_read_only_storage_ledger_query_names_the_holder_and_the_remedy(

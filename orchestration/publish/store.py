@@ -120,15 +120,24 @@ class VersionStore(Publisher):
         """
         pid = write_lock_holder(self.serving)
         if pid is not None:
+            held = (
+                f"{holder_name(pid)} holds {self.serving} open read-write, which locks out "
+                "every reader"
+            )
             try:
-                return self.free_published_files()
+                findings = self.free_published_files()
             except (StorageError, OSError) as exc:
                 raise VersionError(
-                    f"{holder_name(pid)} holds {self.serving} open read-write, which locks out "
-                    f"every reader, and a fresh copy cannot be served here ({exc}): close it or "
+                    f"{held}, and a fresh copy cannot be served here ({exc}): close it or "
                     "open it read-only; the next run, publish or rollback, or the sensor of "
                     "Dagster's daemon, frees readers"
                 ) from exc
+            if write_lock_holder(self.serving) is not None:  # no version recorded as served
+                raise VersionError(
+                    f"{held}, and no published version is recorded as served, so there is no "
+                    "fresh copy to serve: close it or open it read-only"
+                )
+            return findings
         for path in sorted(self.dir.glob("v*.duckdb")):
             pid = write_lock_holder(path)
             if pid is not None:
