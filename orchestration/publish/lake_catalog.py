@@ -49,6 +49,8 @@ class LakeSettings:
             raise VersionError(f"{CATALOG_ENV} is set but {DATA_PATH_ENV} is not: set both")
         if "://" not in data:
             data = str(Path(data).resolve())
+        elif not data.startswith("s3://"):  # only S3 has its secret made here (s3_secret)
+            raise VersionError(f"{DATA_PATH_ENV} must be a folder or s3://bucket/prefix/")
         return cls(url, data.rstrip("/") + "/")
 
     @property
