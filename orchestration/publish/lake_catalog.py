@@ -49,11 +49,13 @@ class LakeSettings:
             raise VersionError(f"{CATALOG_ENV} is set but {DATA_PATH_ENV} is not: set both")
         if "://" not in data:
             data = str(Path(data).resolve())
+        elif not data.startswith("s3://"):  # only S3 has its secret made here (s3_secret)
+            raise VersionError(f"{DATA_PATH_ENV} must be a folder or s3://bucket/prefix/")
         return cls(url, data.rstrip("/") + "/")
 
     @property
-    def remote(self) -> bool:
-        return "://" in self.data_path
+    def on_s3(self) -> bool:
+        return self.data_path.startswith("s3://")
 
     def display(self) -> str:
         """The catalog as users see it: the URL without its password."""
@@ -71,13 +73,13 @@ def open_lake(
     at ``snapshot`` when given, else the latest. Raises ``NoLake`` before the first publish."""
     con = connect(None)
     try:
-        names = ["ducklake", "postgres_scanner", *(["httpfs"] if settings.remote else [])]
+        names = ["ducklake", "postgres_scanner", *(["httpfs"] if settings.on_s3 else [])]
         try:
             load_bundled(con, EXTENSIONS_DIR, *names)
         except ModuleNotFoundError as exc:
             raise missing(exc) from None
-        if write and settings.remote:
-            _s3_secret(con)
+        if settings.on_s3:
+            s3_secret(con)
         attach_snapshot(con, settings, LAKE, snapshot, write)
         con.execute(f"use {LAKE}")
     except BaseException:
@@ -123,15 +125,34 @@ def attach_snapshot(
         raise
 
 
-def _s3_secret(con: duckdb.DuckDBPyConnection) -> None:
-    """S3 credentials from the usual AWS variables, when set (else DuckDB's defaults)."""
-    env = {
-        "key_id": "AWS_ACCESS_KEY_ID",
-        "secret": "AWS_SECRET_ACCESS_KEY",
-        "region": "AWS_REGION",
-        "endpoint": "AWS_ENDPOINT_URL",
+def s3_secret(con: duckdb.DuckDBPyConnection) -> None:
+    """The S3 secret httpfs signs requests with, from the standard AWS variables: every
+    connection reads (time travel, gc) or writes Parquet under s3://, and one place keeps the
+    variables' names, defaults and one-line errors. An ``AWS_ENDPOINT_URL`` is an S3-compatible
+    server (MinIO, moto): its host:port, path-style URLs, TLS as its scheme says."""
+    options = {
+        "key_id": _required("AWS_ACCESS_KEY_ID"),
+        "secret": _required("AWS_SECRET_ACCESS_KEY"),
+        "region": _env("AWS_REGION") or _env("AWS_DEFAULT_REGION") or "us-east-1",
     }
-    given = {k: os.environ[v] for k, v in env.items() if os.environ.get(v)}
-    if given:
-        options = "".join(f", {k} {sql_literal(v)}" for k, v in given.items())
-        con.execute(f"create or replace secret ledger_lake_s3 (type s3{options})")
+    if token := _env("AWS_SESSION_TOKEN"):
+        options["session_token"] = token
+    if endpoint := _env("AWS_ENDPOINT_URL"):
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise VersionError(f"AWS_ENDPOINT_URL must be http(s)://host[:port], not {endpoint}")
+        options |= {"endpoint": parts.netloc, "url_style": "path"}
+        options["use_ssl"] = str(parts.scheme == "https").lower()
+    sql = ", ".join(f"{k} {sql_literal(v)}" for k, v in options.items())
+    con.execute(f"create or replace secret ledger_lake_s3 (type s3, {sql})")
+
+
+def _env(name: str) -> str:
+    return os.environ.get(name, "").strip()
+
+
+def _required(name: str) -> str:
+    """One line, naming the variable, instead of httpfs's 403 at the first file."""
+    if value := _env(name):
+        return value
+    raise VersionError(f"{DATA_PATH_ENV} is on s3:// but {name} is not set")

@@ -52,6 +52,9 @@ def test_without_settings_the_store_is_the_version_files(
     settings = LakeSettings.from_env()
     assert settings.data_path == "s3://bucket/ledger/"
     assert settings.display() == "ducklake:postgres:postgresql://u@db.example:5432/ledger"
+    monkeypatch.setenv(DATA_PATH_ENV, "gs://bucket/ledger")
+    with pytest.raises(VersionError, match="must be a folder or s3://"):
+        open_store(ledger_home)
 
 
 def test_publish_time_travel_diff_rollback_gc(lake: LakeStore, ledger_home: LedgerPaths) -> None:
