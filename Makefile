@@ -19,8 +19,9 @@ help:  ## list the targets
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==0.13.9
 
+# A venv that has the scale group keeps it when the lock changes (a plain sync would remove it).
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python 3.11
+	$(UV) sync --frozen --python 3.11 $(if $(wildcard $(VENV)/.synced-scale),--group scale)
 	@touch $@
 
 setup: $(VENV)/.synced /usr/bin/chromium  ## create .venv from uv.lock (installs uv first if missing)
