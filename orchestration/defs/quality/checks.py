@@ -38,10 +38,12 @@ SUITES: dict[dg.AssetKey, tuple[str, str]] = {
 }
 # What each suite protects: the description of its check in the UI.
 PURPOSES: dict[str, str] = {
-    "raw_manifests": "Guards the raw boundary for manifests: required fields present, dates in the"
-    " study window, plausible weights, valid cargo/station/container codes, no duplicate rows.",
-    "raw_voyages": "Guards the raw boundary for port calls: vessel, port and arrival present,"
-    " known ports, departure not before arrival, valid IMO numbers, no duplicate calls.",
+    "raw_manifests": "Guards the raw boundary for manifests (required fields are the table's NOT"
+    " NULL): dates in the study window, plausible weights, valid cargo/station/container codes,"
+    " no duplicate rows.",
+    "raw_voyages": "Guards the raw boundary for port calls (vessel, port and arrival are the"
+    " table's NOT NULL): known ports, departure not before arrival, valid IMO numbers, no"
+    " duplicate calls.",
     "raw_report_claims": "Guards the claims extracted from reports: one row per claim id, known"
     " metrics and qualifiers, ranges ordered (low <= value <= high), periods and directions valid.",
     "fct_shipments": "Guards the published shipments contract: unique shipment and waybill ids,"
