@@ -53,7 +53,7 @@ tolerance as (
 
 ),
 
--- tonnes summed as decimals: a sum of doubles depends on row order, and an incremental build
+-- tonnes summed as decimals (see exact_sum), per day then per claim: an incremental build
 -- must give the same figures as a full one, to the last bit
 daily_shipments as (
 

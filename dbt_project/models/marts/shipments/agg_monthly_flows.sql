@@ -22,7 +22,7 @@ flows as (
         min(route_name) as route_name,
         min(origin_station_code) as origin_station_code,
         min(destination_station_code) as destination_station_code,
-        sum(gross_cargo_tonnes) as explosive_tonnes,
+        {{ exact_sum('gross_cargo_tonnes') }} as explosive_tonnes,
         count(*) as shipments,
         count(container_no) as containers,
         bool_and(is_synthetic) as is_synthetic
@@ -36,9 +36,9 @@ rounds as (
     select
         dispatch_month as month,
         route_id,
-        sum(rounds_low) as rounds_low,
-        sum(rounds_central) as rounds_central,
-        sum(rounds_high) as rounds_high
+        {{ exact_sum('rounds_low') }} as rounds_low,
+        {{ exact_sum('rounds_central') }} as rounds_central,
+        {{ exact_sum('rounds_high') }} as rounds_high
     from munitions
     group by dispatch_month, route_id
 

@@ -17,7 +17,7 @@ dispatched as (
     select
         origin_station_code as station_code,
         count(*) as shipments_dispatched,
-        sum(case when is_explosive then gross_cargo_tonnes else 0 end)
+        {{ exact_sum('case when is_explosive then gross_cargo_tonnes else 0 end') }}
             as explosive_tonnes_dispatched
     from shipments
     group by origin_station_code
@@ -29,7 +29,8 @@ received as (
     select
         destination_station_code as station_code,
         count(*) as shipments_received,
-        sum(case when is_explosive then gross_cargo_tonnes else 0 end) as explosive_tonnes_received
+        {{ exact_sum('case when is_explosive then gross_cargo_tonnes else 0 end') }}
+            as explosive_tonnes_received
     from shipments
     group by destination_station_code
 
