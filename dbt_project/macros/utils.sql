@@ -14,7 +14,12 @@
 {#- A sum of doubles that does not depend on row order: DuckDB adds a group's doubles in
     whatever order its threads meet them, so the same rows summed by a full and by an
     incremental build (or by two runs) differ in the last bits. Summed as decimals (12 places:
-    far below any figure shown) the total is exact, then returned as a double. -#}
+    far below any figure shown) the total is exact, then returned as a double. `exact` alone is
+    for sums taken in two steps (per day, then per claim), cast back only at the end. -#}
+{% macro exact(expression) -%}
+    cast({{ expression }} as decimal(38, 12))
+{%- endmacro %}
+
 {% macro exact_sum(expression) -%}
-    cast(sum(cast({{ expression }} as decimal(38, 12))) as double)
+    cast(sum({{ exact(expression) }}) as double)
 {%- endmacro %}

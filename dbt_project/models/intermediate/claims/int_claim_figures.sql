@@ -53,14 +53,14 @@ tolerance as (
 
 ),
 
--- tonnes summed as decimals (see exact_sum), per day then per claim: an incremental build
+-- tonnes summed as decimals (macro exact), per day then per claim: an incremental build
 -- must give the same figures as a full one, to the last bit
 daily_shipments as (
 
     select
         dispatch_date as flow_date,
         count(*) as shipments,
-        sum(cast(gross_cargo_tonnes as decimal(38, 12))) as tonnes,
+        sum({{ exact('gross_cargo_tonnes') }}) as tonnes,
         count(container_no) as container_loads
     from shipments
     group by dispatch_date
