@@ -52,8 +52,16 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     mp.delenv("LEDGER_SERVING_DB", raising=False)
     paths = LedgerPaths.from_env().ensure()
     summary = generate(paths.raw_dir, seed=7)
-    ingest, result = run_in_process(defs, dg.DagsterInstance.ephemeral(), code_version(), print)
-    yield {"paths": paths, "summary": summary, "ingest": ingest, "result": result, "defs": defs}
+    instance = dg.DagsterInstance.ephemeral()
+    ingest, result = run_in_process(defs, instance, code_version(), print)
+    yield {
+        "paths": paths,
+        "summary": summary,
+        "ingest": ingest,
+        "result": result,
+        "defs": defs,
+        "instance": instance,
+    }
     mp.undo()
 
 

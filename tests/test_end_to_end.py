@@ -90,6 +90,10 @@ def test_run_succeeds_and_publishes_every_mart(pipeline_run: dict, served) -> No
     assert {"fct_shipments", "agg_monthly_flows", "stg_raw__manifests"} <= dbt_checks.keys()
     assert sum(c.metadata["tests"].value for c in dbt_checks.values()) > 300
     assert len(checks) < 60
+    # and no per-test warning in the run log ("Logging an `AssetObservation` instead of ...")
+    logs = pipeline_run["instance"].all_logs(result.run_id)
+    assert logs, "the run's event log was read"
+    assert not [e.user_message for e in logs if "AssetObservation" in e.user_message]
 
 
 def test_published_totals_match_the_generator(pipeline_run: dict, served) -> None:

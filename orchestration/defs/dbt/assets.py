@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DbtCliInvocation,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 # Not re-exported by dagster_dbt, but the function its check specs are built with: using it
 # keeps each test on the same model as the dbt_tests spec that LedgerDbtTranslator declares.
@@ -226,13 +232,8 @@ def _build(
     # incremental: heavy tests on the big models see the rebuilt waybills only (changed_waybills)
     args = ["build", "--full-refresh"] if full else ["build", "--vars", "{changed_only: true}"]
     invocation = dbt.cli(args, context=context, raise_on_error=False)
-    # dbt tests come as one event each: they become one dbt_tests result per model below.
     # Models are yielded once dbt is done: only then can the database tell their column types.
-    built = [
-        event
-        for event in invocation.stream()
-        if not isinstance(event, dg.AssetCheckResult | dg.AssetObservation)
-    ]
+    built = list(_node_events(invocation))
     keep_parse_cache(invocation.target_path)
     with ledger.staging(read_only=True) as con:
         types = column_types(con)
@@ -263,6 +264,26 @@ def _build(
         docs = _generate_docs(dbt, ledger, invocation.target_path, code)
         context.log.info(f"dbt docs written to {docs}" if docs else "dbt docs up to date")
     _prune_targets(invocation.target_path)
+
+
+def _node_events(invocation: DbtCliInvocation) -> Iterator[Any]:
+    """Dagster events for the models, seeds and snapshots dbt built; none for its tests.
+
+    Tests become one ``dbt_tests`` result per model (below, from run_results.json). Passed
+    through dagster-dbt's ``stream()``, each test found no per-test check and was logged as a
+    warning instead: ~430 event-log writes a sample run, each a line in the UI's run log.
+    """
+    for message in invocation.stream_raw_events():
+        unique_id = message.raw_event["data"].get("node_info", {}).get("unique_id", "")
+        if unique_id.startswith(("test.", "unit_test.")):
+            continue
+        yield from message.to_default_asset_events(
+            manifest=invocation.manifest,
+            dagster_dbt_translator=invocation.dagster_dbt_translator,
+            context=invocation.context,
+            target_path=invocation.target_path,
+            project=invocation.project,
+        )
 
 
 def _queue_partition_months(context: dg.AssetExecutionContext, con: Any) -> int:
