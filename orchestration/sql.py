@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 # DuckDB takes 80% of RAM by default; cap it so ingest, dbt and publish spill to disk instead.
-MEMORY_LIMIT = os.environ.get("LEDGER_DUCKDB_MEMORY_LIMIT", "2GB")
+MEMORY_LIMIT = os.environ.get("LEDGER_DUCKDB_MEMORY_LIMIT", "1.5GB")
 
 
 def connect(path: Path | None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
