@@ -13,7 +13,9 @@ from pathlib import Path
 import duckdb
 
 # DuckDB takes 80% of RAM by default; cap it so ingest, dbt and publish spill to disk instead.
-MEMORY_LIMIT = os.environ.get("LEDGER_DUCKDB_MEMORY_LIMIT", "1.5GB")
+# dbt's profile (dbt_project/profiles.yml) must repeat the default; test_contract keeps them equal.
+DEFAULT_MEMORY_LIMIT = "1.5GB"
+MEMORY_LIMIT = os.environ.get("LEDGER_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
 
 
 def connect(path: Path | None, read_only: bool = False) -> duckdb.DuckDBPyConnection:

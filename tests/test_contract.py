@@ -4,6 +4,7 @@ tools' formats: the dbt sources and the raw GX suites must name the same columns
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from orchestration.ingest.headers import HEADER_ALIASES
 from orchestration.ingest.lookups import Lookups
 from orchestration.ingest.parsing import manifest_plan, voyage_plan
 from orchestration.paths import EXPECTATIONS_DIR, PROJECT_ROOT
+from orchestration.sql import DEFAULT_MEMORY_LIMIT
 
 SOURCES_YML = PROJECT_ROOT / "dbt_project" / "models" / "staging" / "raw" / "_sources.yml"
 RAW_SUITES = sorted(EXPECTATIONS_DIR.glob("raw_*.json"))
@@ -72,3 +74,10 @@ def test_parse_plans_fill_the_contract_columns_in_order() -> None:
     for table, plan in (("manifests", manifest_plan), ("voyages", voyage_plan)):
         output = plan(Lookups.from_seeds(), date(2024, 1, 1)).output
         assert [e.meta.output_name() for e in output] == list(payload_columns(table))
+
+
+def test_dbt_profile_caps_duckdb_memory_like_the_python_side() -> None:
+    """One default for DuckDB's memory cap: dbt gets no more than ingest and publish."""
+    profile = (PROJECT_ROOT / "dbt_project" / "profiles.yml").read_text(encoding="utf-8")
+    defaults = re.findall(r"env_var\('LEDGER_DUCKDB_MEMORY_LIMIT', '([^']+)'\)", profile)
+    assert defaults == [DEFAULT_MEMORY_LIMIT]
