@@ -165,19 +165,28 @@ def test_an_incremental_build_equals_a_full_rebuild(built_then_delivered: dict[s
 def test_incremental_builds_test_only_the_rebuilt_waybills(
     built_then_delivered: dict[str, Path],
 ) -> None:
-    """A bad row of an unchanged waybill is not looked at again by an incremental build's tests
-    (it passed them when it was built); dbt run by hand, without the var, tests every row."""
+    """A bad row of a file loaded before is not looked at again by an incremental build's tests
+    (it passed them when it was loaded); the same row in the delivered file is. dbt run by hand,
+    without the var, tests every row."""
     tmp = built_then_delivered["tmp"]
     db = tmp / "scoped.duckdb"
     shutil.copy(built_then_delivered["full"], db)
-    with duckdb.connect(str(db)) as con:
-        con.execute("update raw.manifests set packages = -3 where waybill_no = 'W001'")
+    bad_row = "update raw.manifests set packages = -3 where waybill_no = ? and source_file = ?"
+    with duckdb.connect(str(db)) as con:  # b.csv: not in the change log
+        con.execute(bad_row, ["W002", "manifests/b.csv"])
     select = ["--select", "stg_raw__manifests", "--exclude", "test_type:unit"]
-    scoped = run_dbt(["build", *select, "--vars", "{changed_only: true}"], db, tmp)
-    assert scoped.returncode == 0, scoped.stdout[-3000:]
+    scoped = ["build", *select, "--vars", "{changed_only: true}"]
+    passed = run_dbt(scoped, db, tmp)
+    assert passed.returncode == 0, passed.stdout[-3000:]
     everything = run_dbt(["build", *select], db, tmp)
     assert everything.returncode == 1
     assert "FAIL 1 column_rules_stg_raw__manifests" in everything.stdout
+    with duckdb.connect(str(db)) as con:  # c.csv: the delivery the change log names
+        con.execute("update raw.manifests set packages = 0 where source_file = 'manifests/b.csv'")
+        con.execute(bad_row, ["W006", "manifests/c.csv"])
+    caught = run_dbt(scoped, db, tmp)
+    assert caught.returncode == 1
+    assert "FAIL 1 column_rules_stg_raw__manifests" in caught.stdout
 
 
 def test_build_state_decides_full_refresh_and_clears_what_was_consumed(tmp_path: Path) -> None:
