@@ -14,6 +14,8 @@ import duckdb
 import polars as pl
 import pytest
 
+from orchestration.publish.registry import parse_version_id
+from orchestration.publish.store import VersionStore, change_summary
 from tests.test_end_to_end import copied_home, months_built, run_again
 
 pytestmark = pytest.mark.slow  # each test is a dbt build on the sample (~1 min idle)
@@ -109,6 +111,15 @@ def test_a_corrected_resend_in_an_old_month_rebuilds_that_month_only(
     assert published.metadata["built"].value == "delta"
     for table in (*MARTS, "fct_waybill_versions", "fct_claim_reconciliation", "dim_stations"):
         assert same_rows(paths.staging_db, paths.serving_db, table), table
+    # its diff, scoped to the replaced waybills, is the full diff; the report shows that one
+    shown, version = (published.metadata[k].value for k in ("diff_vs_previous", "version_id"))
+    store = VersionStore(paths)
+    assert shown["tables"] == change_summary(
+        store, shown["from_version"], parse_version_id(version)
+    )
+    assert shown["tables"]["fct_shipments"] == {"added": 0, "removed": 0, "changed": 1}
+    report = (paths.reports_dir / version / "index.html").read_text()
+    assert '<tr><td>fct_shipments</td><td class="num">0</td><td class="num">0</td>' in report
     with duckdb.connect(str(paths.serving_db), read_only=True) as con:
         history = con.execute(
             "select version_rank, gross_cargo_tonnes from fct_waybill_versions"

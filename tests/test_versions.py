@@ -14,12 +14,14 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow.compute as pc
 import pytest
 
 from orchestration.code_version import code_version
 from orchestration.inputs import fingerprint_of
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.publish.commands import register
+from orchestration.publish.delta import replaced_waybills
 from orchestration.publish.registry import VersionError
 from orchestration.publish.store import VersionStore
 
@@ -104,6 +106,37 @@ def test_two_publishes_with_a_changed_input_give_two_versions_and_the_exact_diff
     assert quarantine["changed"] is None
     assert set(diff["tables"]) == {"fct_shipments", "quarantine"}
     assert store.diff(2, 1, table="fct_shipments")["tables"]["fct_shipments"]["added"] == 1
+
+
+def test_a_delta_publish_diffs_only_the_waybills_it_replaced(
+    store: VersionStore, ledger_home: LedgerPaths
+) -> None:
+    """Built as the previous version plus the logged waybills, a version differs from it only in
+    them: the diff scoped to them (what the publish step shows) equals the full diff."""
+    base = {f"s{i:02d}": float(i) for i in range(20)}  # a delta takes <= 25 % of the waybills
+    stage(ledger_home, base)
+    publish(store, "run-1", {"a": "1"})
+    stage(ledger_home, {k: v for k, v in base.items() if k != "s03"} | {"s01": 9.0, "s20": 1.0})
+    with duckdb.connect(str(ledger_home.staging_db)) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.changed_keys (source varchar, key varchar)")
+        con.execute(
+            "insert into raw.changed_keys values ('manifests', 's01'),"
+            " ('manifests', 's03'), ('manifests', 's20'), ('voyages', 's05')"
+        )
+        replaced = replaced_waybills(con)
+    assert publish(store, "run-2", {"a": "2"}).built == "delta"
+
+    full, scoped = store.diff(1, 2)["tables"], store.diff(1, 2, scope=replaced)["tables"]
+    assert scoped == full
+    assert full["fct_shipments"]["sample_keys"] == {
+        "added": ["s20"],
+        "removed": ["s03"],
+        "changed": ["s01"],
+    }
+    # the scope is really applied: a waybill left out of it is not seen
+    partial = store.diff(1, 2, scope=replaced.filter(pc.field("waybill_no") != "s20"))
+    assert partial["tables"]["fct_shipments"]["added"] == 0
 
 
 def test_diff_reports_schema_changes_new_tables_and_duplicate_keys(

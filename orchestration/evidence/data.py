@@ -141,7 +141,11 @@ def changes_since_previous(store: Store, version: str) -> Changes | None:
     ]
     if not earlier:
         return None
-    summary = change_summary(store, max(earlier), current)
+    return changes_from_summary(label(max(earlier)), change_summary(store, max(earlier), current))
+
+
+def changes_from_summary(previous: str, summary: dict[str, Any]) -> Changes:
+    """``change_summary``'s result (from here or the publish step) as the report shows it."""
     if "error" in summary:
-        return Changes(label(max(earlier)), {}, error=summary["error"])
-    return Changes(label(max(earlier)), summary)
+        return Changes(previous, {}, error=summary["error"])
+    return Changes(previous, summary)

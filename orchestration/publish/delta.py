@@ -12,14 +12,19 @@ mismatch falls back to the full copy.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from orchestration.sql import quote_ident, table_exists
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 # The marts dbt builds per waybill (materialized incremental, delete + insert by waybill_no).
 WAYBILL_TABLES = ("fct_shipments", "fct_munitions_equivalent", "fct_waybill_versions")
-CHANGED = "select key from stg.raw.changed_keys where source = 'manifests'"
+CHANGE_LOG = "raw.changed_keys where source = 'manifests'"
+CHANGED = f"select key from stg.{CHANGE_LOG}"  # noqa: S608 - constant
 # Past this share of changed waybills, rewriting every table is cheaper than delete + insert.
 MAX_CHANGED_SHARE = 0.25
 
@@ -61,3 +66,11 @@ def apply_delta(
         )
         if ours != theirs:
             raise DeltaMismatch(f"{table}: {ours} rows after the delta, staging has {theirs}")
+
+
+def replaced_waybills(staging: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The waybills a delta replaced, read from staging's change log before the publish clears
+    it: the only rows of the waybill tables that can differ from the previous version."""
+    return staging.execute(
+        f"select distinct key as waybill_no from {CHANGE_LOG}"  # noqa: S608 - constant
+    ).fetch_arrow_table()

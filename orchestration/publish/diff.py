@@ -5,41 +5,62 @@ versions, as recorded at publish time; other tables are compared as multisets of
 For sampled changed rows ``ledger diff`` shows the old and new value of each column that
 differs, so a reader sees ``explosive_tonnes 19484.3 -> 19520.1`` rather than only that some
 row of a month changed.
+
+A publish that wrote the new version as the previous one plus the change (delta.py) knows that
+the waybill-keyed tables differ only in the waybills it replaced: its diff looks at those
+(``scope``), 0.5 s instead of ~9 s per diff at 10 M shipments.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from orchestration.publish.delta import WAYBILL_TABLES
 from orchestration.publish.files import PRIMARY_KEYS, column_types, main_tables
 from orchestration.publish.registry import Version, VersionError
 from orchestration.sql import attach, connect, quote_ident
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 CHANGE_KINDS = ("added", "removed", "changed")
 
 
 def diff_versions(
-    old: Version, new: Version, files: tuple[Path, Path], table: str | None, sample: int
+    old: Version,
+    new: Version,
+    files: tuple[Path, Path],
+    table: str | None,
+    sample: int,
+    scope: pa.Table | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Per table (or only ``table``): counts, sample keys and schema changes from old to new."""
     con = connect(None)
     try:
         attach(con, files[0], "a", read_only=True)
         attach(con, files[1], "b", read_only=True)
-        return diff_attached(con, old, new, table, sample)
+        return diff_attached(con, old, new, table, sample, scope)
     finally:
         con.close()
 
 
 def diff_attached(
-    con: duckdb.DuckDBPyConnection, old: Version, new: Version, table: str | None, sample: int
+    con: duckdb.DuckDBPyConnection,
+    old: Version,
+    new: Version,
+    table: str | None,
+    sample: int,
+    scope: pa.Table | None = None,
 ) -> dict[str, dict[str, Any]]:
     """:func:`diff_versions` of the versions attached as catalogs ``a`` and ``b`` (files, or
-    DuckLake snapshots: lake.py)."""
+    DuckLake snapshots: lake.py). ``scope`` (a ``waybill_no`` column): the only waybills in
+    which the waybill-keyed tables can differ, as a delta publish guarantees."""
+    if scope is not None:
+        con.register("diff_scope", scope)
     tables_a, tables_b = set(main_tables(con, "a")), set(main_tables(con, "b"))
     names = sorted(tables_a | tables_b)
     if table is not None:
@@ -48,9 +69,29 @@ def diff_attached(
         names = [table]
     known = [old.unique_keys, new.unique_keys]
     return {
-        name: _diff_table(con, name, name in tables_a, name in tables_b, sample, _both(known, name))
+        name: _diff_table(
+            con,
+            _Sides(name, scope is not None and name in WAYBILL_TABLES),
+            (name in tables_a, name in tables_b),
+            sample,
+            _both(known, name),
+        )
         for name in names
     }
+
+
+class _Sides:
+    """How a diff reads one table on side ``a`` or ``b``: whole, or only the scoped waybills."""
+
+    def __init__(self, table: str, scoped: bool) -> None:
+        self.table, self.ident, self.scoped = table, quote_ident(table), scoped
+
+    def __call__(self, side: str) -> str:
+        rows = f"{side}.main.{self.ident}"
+        if not self.scoped:
+            return rows
+        scoped = "where waybill_no in (select waybill_no from diff_scope)"
+        return f"(select * from {rows} {scoped})"  # noqa: S608 - quoted identifier
 
 
 def _both(known: Sequence[Mapping[str, bool]], table: str) -> bool:
@@ -71,16 +112,16 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 def _diff_table(
     con: duckdb.DuckDBPyConnection,
-    table: str,
-    in_a: bool,
-    in_b: bool,
+    rows_of: _Sides,
+    present: tuple[bool, bool],
     sample: int,
     key_unique: bool,
 ) -> dict[str, Any]:
-    ident = quote_ident(table)
+    table = rows_of.table
+    in_a, in_b = present
     if not (in_a and in_b):
         side = "b" if in_b else "a"
-        rows = _count(con, f"select count(*) from {side}.main.{ident}")  # noqa: S608
+        rows = _count(con, f"select count(*) from {side}.main.{rows_of.ident}")  # noqa: S608
         return {
             "status": "table_added" if in_b else "table_removed",
             "added": rows if in_b else 0,
@@ -98,13 +139,13 @@ def _diff_table(
     }
     key = PRIMARY_KEYS.get(table)
     if key and key_unique and set(key) <= cols_a.keys() & cols_b.keys():
-        return {**_keyed_diff(con, table, key, same, compared, sample), **schema}
+        return {**_keyed_diff(con, rows_of, key, same, compared, sample), **schema}
     select = ", ".join(compared)
     added, removed = (
         _count(
             con,
-            f"select count(*) from (select {select} from {x}.main.{ident} "  # noqa: S608
-            f"except all select {select} from {y}.main.{ident})",
+            f"select count(*) from (select {select} from {rows_of(x)} "  # noqa: S608
+            f"except all select {select} from {rows_of(y)})",
         )
         for x, y in (("b", "a"), ("a", "b"))
     )
@@ -120,7 +161,7 @@ def _diff_table(
 
 def _keyed_diff(
     con: duckdb.DuckDBPyConnection,
-    table: str,
+    rows_of: _Sides,
     key: Sequence[str],
     columns: Sequence[str],
     compared: Sequence[str],
@@ -129,7 +170,6 @@ def _keyed_diff(
     """Full outer join on the (unique) key; a 64-bit hash of the ``compared`` expressions
     (never null) detects changed rows and tells which side a row is missing from. Sampled
     changed rows come with the old and new value of each of ``columns`` that differs."""
-    ident = quote_ident(table)
     keys = ", ".join(quote_ident(c) for c in key)
     row_hash = f"hash({', '.join(compared)})"
     merged = ", ".join(
@@ -140,8 +180,8 @@ def _keyed_diff(
         select {merged},
             case when a.h is null then 'added'
                  when b.h is null then 'removed' else 'changed' end as change
-        from (select {keys}, {row_hash} as h from a.main.{ident}) as a
-        full outer join (select {keys}, {row_hash} as h from b.main.{ident}) as b using ({keys})
+        from (select {keys}, {row_hash} as h from {rows_of("a")}) as a
+        full outer join (select {keys}, {row_hash} as h from {rows_of("b")}) as b using ({keys})
         where a.h is distinct from b.h"""  # noqa: S608 - quoted identifiers only
     )
     counts = dict(con.execute("select change, count(*) from diff_rows group by change").fetchall())
@@ -164,13 +204,13 @@ def _keyed_diff(
         "removed": counts.get("removed", 0),
         "changed": counts.get("changed", 0),
         "sample_keys": samples,
-        "sample_changes": _changed_values(con, table, key, rows["changed"], values),
+        "sample_changes": _changed_values(con, rows_of, key, rows["changed"], values),
     }
 
 
 def _changed_values(
     con: duckdb.DuckDBPyConnection,
-    table: str,
+    rows_of: _Sides,
     key: Sequence[str],
     keys: Sequence[Sequence[Any]],
     columns: Sequence[str],
@@ -179,12 +219,11 @@ def _changed_values(
     ``columns`` whose values differ; doubles compared to 12 significant digits, as the diff."""
     if not keys or not columns:
         return [{} for _ in keys]
-    ident = quote_ident(table)
     match = " and ".join(f"a.{quote_ident(k)} is not distinct from ?" for k in key)
     on = " and ".join(f"a.{quote_ident(k)} = b.{quote_ident(k)}" for k in key)
     select = ", ".join(f"a.{quote_ident(c)}, b.{quote_ident(c)}" for c in columns)
     sql = (
-        f"select {select} from a.main.{ident} as a join b.main.{ident} as b "  # noqa: S608
+        f"select {select} from {rows_of('a')} as a join {rows_of('b')} as b "  # noqa: S608
         f"on {on} where {match}"
     )
     result = []

@@ -29,7 +29,7 @@ import json
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -56,6 +56,9 @@ from orchestration.publish.registry import (
     parse_version_id,
 )
 from orchestration.sql import attach, table_exists, transaction
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 AUTHOR = "ledger"
 LOCK_KEY = 0x6C65646765725F76  # pg_advisory_lock key of the ledger's writers ("ledger_v")
@@ -223,7 +226,12 @@ class LakeStore:
             return columns, cur.fetchall()
 
     def diff(
-        self, old: int | str, new: int | str, table: str | None = None, sample: int = 5
+        self,
+        old: int | str,
+        new: int | str,
+        table: str | None = None,
+        sample: int = 5,
+        scope: pa.Table | None = None,
     ) -> dict[str, Any]:
         """diff.py's row-level diff, on the two versions' snapshots."""
         versions, snapshots = self._registry()
@@ -232,7 +240,7 @@ class LakeStore:
         with self._at(None) as con:
             for alias, snapshot in zip(("a", "b"), ids, strict=True):
                 attach_snapshot(con, self.settings, alias, snapshot)
-            tables = diff_attached(con, a, b, table, sample)
+            tables = diff_attached(con, a, b, table, sample, scope)
         return {"from_version": a.version_id, "to_version": b.version_id, "tables": tables}
 
     # -- writes (one writer at a time) ----------------------------------------------------

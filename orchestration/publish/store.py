@@ -11,7 +11,7 @@ and the tests use.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -24,6 +24,9 @@ from orchestration.publish.publisher import Publisher
 from orchestration.publish.registry import Registry, Version, VersionError, parse_version_id
 from orchestration.sql import connect
 from orchestration.storage import StorageError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class VersionStore(Publisher):
@@ -149,12 +152,18 @@ class VersionStore(Publisher):
         return []
 
     def diff(
-        self, old: int | str, new: int | str, table: str | None = None, sample: int = 5
+        self,
+        old: int | str,
+        new: int | str,
+        table: str | None = None,
+        sample: int = 5,
+        scope: pa.Table | None = None,
     ) -> dict[str, Any]:
-        """Row-level added/removed/changed counts per table, with sample keys."""
+        """Row-level added/removed/changed counts per table, with sample keys (see diff.py for
+        ``scope``)."""
         a_id, b_id = parse_version_id(old), parse_version_id(new)
         files = self.readable_path(a_id), self.readable_path(b_id)
-        tables = diff_versions(self.get(a_id), self.get(b_id), files, table, sample)
+        tables = diff_versions(self.get(a_id), self.get(b_id), files, table, sample, scope)
         return {"from_version": a_id, "to_version": b_id, "tables": tables}
 
 
@@ -168,14 +177,16 @@ def open_store(paths: LedgerPaths) -> Store:
     return VersionStore(paths) if settings is None else LakeStore(paths, settings)
 
 
-def change_summary(store: Store, old: int, new: int) -> dict[str, Any]:
+def change_summary(
+    store: Store, old: int, new: int, scope: pa.Table | None = None
+) -> dict[str, Any]:
     """Counts of the changed tables only, as the publish step and the report show them.
 
     ``{"error": ...}`` instead of raising: a concurrent ``ledger gc`` may have removed the old
     version meanwhile, and neither caller should fail for that.
     """
     try:
-        tables = store.diff(old, new, sample=3)["tables"]
+        tables = store.diff(old, new, sample=3, scope=scope)["tables"]
     except VersionError as exc:
         return {"error": str(exc)}
     return {

@@ -13,6 +13,7 @@ from orchestration.defs.dbt.assets import mart_asset_keys
 from orchestration.defs.resources import LedgerResource
 from orchestration.incremental import clear_consumed_changes
 from orchestration.markdown import markdown_table
+from orchestration.publish.delta import replaced_waybills
 from orchestration.publish.diff import CHANGE_KINDS
 from orchestration.publish.registry import label
 from orchestration.publish.store import change_summary, open_store
@@ -107,6 +108,7 @@ def published_version(
     store = open_store(paths)
     result = store.publish(paths.staging_db, context.run_id, inputs, code_version(), summary)
     with ledger.staging() as con:  # the served version now holds them: the next build need not
+        replaced = replaced_waybills(con) if result.built == "delta" else None
         cleared = clear_consumed_changes(con, context.run_id)
     context.log.info(f"change log: {cleared} waybill changes consumed by this run cleared")
     version = result.version
@@ -138,7 +140,7 @@ def published_version(
             f"inputs and code unchanged: {label(version.version_id)} stays; nothing new"
         )
     elif result.previous is not None:
-        diff = change_summary(store, result.previous.version_id, version.version_id)
+        diff = change_summary(store, result.previous.version_id, version.version_id, replaced)
         metadata["diff_vs_previous"] = dg.MetadataValue.json(
             {"from_version": result.previous.version_id, "tables": diff}
         )
