@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import stat
 import subprocess
@@ -110,7 +111,24 @@ def sample_cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     manifest.write_bytes(b"".join(lines[:-3]))
     second = ledger("run")
     assert second.returncode == 0, second.stderr[-3000:]
-    return {"paths": paths, "env": env, "runs": [first, second], "loaded_first": loaded_first}
+    return {
+        "paths": paths,
+        "env": env,
+        "runs": [first, second],
+        "loaded_first": loaded_first,
+        "second_parse_notes": parse_notes(second.stderr),
+    }
+
+
+def parse_notes(run_output: str) -> dict[str, list[str]]:
+    """Per dbt step of the build run that ``ledger run`` named on stderr: dbt's log lines about
+    (partial) parsing, read before later tests prune the step's target folder."""
+    [build_run] = re.findall(r"^runs \S+, (\S+): success$", run_output, re.MULTILINE)
+    target = PROJECT_ROOT / "dbt_project" / "target"
+    return {
+        log.parent.name: [line for line in log.read_text().splitlines() if "partial pars" in line]
+        for log in target.glob(f"*-{build_run[:7]}-*/dbt.log")
+    }
 
 
 SHORTENED_MANIFEST = "manifests/03_synthetic_manifests_2023-11.tsv"

@@ -78,6 +78,17 @@ def test_first_run_prints_stages_files_and_where_the_result_is(sample_cli_runs: 
 
 
 @pytest.mark.slow
+def test_a_run_after_a_full_build_does_not_parse_the_dbt_project_again(
+    sample_cli_runs: dict,
+) -> None:
+    """Full and incremental builds pass dbt the same vars, so each dbt step of the second run
+    starts from the first run's parse (a whole parse is ~8 s per step)."""
+    notes = sample_cli_runs["second_parse_notes"]
+    assert len(notes) == 3, notes  # the three dbt steps of the build run
+    assert not any("Unable to do partial parsing" in line for n in notes.values() for line in n)
+
+
+@pytest.mark.slow
 def test_second_run_prints_the_file_it_read_and_what_changed(sample_cli_runs: dict) -> None:
     paths, run = sample_cli_runs["paths"], sample_cli_runs["runs"][1]
     assert "\x1b[" not in run.stdout + run.stderr

@@ -30,7 +30,7 @@ from orchestration.defs.dbt.metadata import (
     tests_by_asset,
     with_column_types,
 )
-from orchestration.defs.dbt.resources import dbt_project, keep_parse_cache
+from orchestration.defs.dbt.resources import DBT_VARS, dbt_project, keep_parse_cache
 from orchestration.defs.partitions import dispatch_months
 from orchestration.defs.resources import LedgerResource
 from orchestration.incremental import MONTHLY, full_refresh_needed, queue_months, record_build
@@ -187,7 +187,7 @@ def _generate_docs(
     stamp = out / ".code_version"
     if (out / "index.html").exists() and stamp.exists() and stamp.read_text() == code:
         return None
-    dbt.cli(["docs", "generate", "--static", "--no-compile"], target_path=target).wait()
+    dbt.cli(["docs", "generate", "--static", "--no-compile", *DBT_VARS], target_path=target).wait()
     out.mkdir(parents=True, exist_ok=True)
     for name in ("static_index.html", "manifest.json", "catalog.json"):
         shutil.copy2(target / name, out / ("index.html" if name == "static_index.html" else name))
@@ -230,7 +230,7 @@ def _build(
         else "dbt build: incremental (only waybills whose manifest rows changed)"
     )
     # incremental: heavy tests on the big models see the rebuilt waybills only (changed_waybills)
-    args = ["build", "--full-refresh"] if full else ["build", "--vars", "{changed_only: true}"]
+    args = ["build", *DBT_VARS, *(["--full-refresh"] if full else [])]
     invocation = dbt.cli(args, context=context, raise_on_error=False)
     # Models are yielded once dbt is done: only then can the database tell their column types.
     built = list(_node_events(invocation))
