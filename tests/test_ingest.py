@@ -505,6 +505,19 @@ def test_exact_duplicates_against_rows_loaded_from_other_files(ledger_home: Ledg
     assert registry == [("manifests/1.csv", 2, 2, 0), ("manifests/2.csv", 2, 1, 1)]
 
 
+def test_rows_equal_but_for_their_spelling_keep_the_first_one(ledger_home: LedgerPaths) -> None:
+    """Within one file, the same consignment written twice (18.5 t, then 18500 kg) is one row,
+    with the spelling of the first; rows written once are kept as they are."""
+    spelled = [row("W1", gross_weight="18.5", weight_unit="t"), row("W2"), row("W1"), row("W3")]
+    write(ledger_home, "manifests/spelled.csv", "\n".join([HEADER, *spelled]) + "\n")
+    materialize(ledger_home)
+    assert query(
+        ledger_home,
+        "select waybill_no, gross_weight_kg, weight_unit_raw, source_row"
+        " from raw.manifests order by source_row",
+    ) == [("W1", 18500.0, "t", 1), ("W2", 18500.0, "kg", 2), ("W3", 18500.0, "kg", 4)]
+
+
 class _CrashAfterInsert(TableSource):
     def insert(self, con: duckdb.DuckDBPyConnection, staged: Path, outcome: FileOutcome) -> None:
         super().insert(con, staged, outcome)
