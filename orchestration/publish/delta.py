@@ -73,4 +73,4 @@ def replaced_waybills(staging: duckdb.DuckDBPyConnection) -> pa.Table:
     it: the only rows of the waybill tables that can differ from the previous version."""
     return staging.execute(
         f"select distinct key as waybill_no from {CHANGE_LOG}"  # noqa: S608 - constant
-    ).fetch_arrow_table()
+    ).to_arrow_table()

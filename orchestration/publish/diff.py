@@ -8,7 +8,7 @@ row of a month changed.
 
 A publish that wrote the new version as the previous one plus the change (delta.py) knows that
 the waybill-keyed tables differ only in the waybills it replaced: its diff looks at those
-(``scope``), 0.5 s instead of ~9 s per diff at 10 M shipments.
+(``scope``). For a day added to 10 M shipments: 3 s instead of 23 s, the same counts.
 """
 
 from __future__ import annotations
