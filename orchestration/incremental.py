@@ -19,6 +19,10 @@ import duckdb
 
 from orchestration.sql import sql_literal, table_exists
 
+# The manifests' part of the change log, which ingest writes and the publish clears: the waybills
+# the incremental models rebuild, GX re-validates and a delta publish replaces (publish/delta.py).
+CHANGE_LOG = "raw.changed_keys where source = 'manifests'"
+
 BUILDS_DDL = """
 create table if not exists audit.dbt_builds (
     run_id varchar not null,
@@ -71,7 +75,7 @@ def changed_months(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Months ('YYYY-MM') of the waybills waiting in the change log: the partitions to build."""
     rows = con.execute(
         f"select distinct month from ({_waybill_months(con)}) where waybill_no in"  # noqa: S608
-        " (select key from raw.changed_keys where source = 'manifests') order by month"
+        f" (select key from {CHANGE_LOG}) order by month"
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -174,4 +178,4 @@ def changed_waybills(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
     ).fetchone()
     if row is None or row[0] is None or row[0]:
         return None
-    return "waybill_no in (select key from raw.changed_keys where source = 'manifests')"
+    return f"waybill_no in (select key from {CHANGE_LOG})"  # noqa: S608 - constant

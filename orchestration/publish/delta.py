@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from orchestration.incremental import CHANGE_LOG
 from orchestration.sql import quote_ident, table_exists
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 # The marts dbt builds per waybill (materialized incremental, delete + insert by waybill_no).
 WAYBILL_TABLES = ("fct_shipments", "fct_munitions_equivalent", "fct_waybill_versions")
-CHANGE_LOG = "raw.changed_keys where source = 'manifests'"
 CHANGED = f"select key from stg.{CHANGE_LOG}"  # noqa: S608 - constant
 # Past this share of changed waybills, rewriting every table is cheaper than delete + insert.
 MAX_CHANGED_SHARE = 0.25
