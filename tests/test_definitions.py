@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 from dagster._core.definitions.run_request import InstigatorType
@@ -9,6 +11,7 @@ from dagster._core.scheduler.instigation import TickStatus
 
 from orchestration.cli import build_parser
 from orchestration.definitions import defs
+from orchestration.defs.dbt.resources import DBT_VARS
 from orchestration.defs.jobs import raw_files_sensor
 from orchestration.defs.resources import LedgerResource
 from orchestration.instance import DAGSTER_YAML, dagster_instance
@@ -203,3 +206,17 @@ def test_no_intermediate_model_reads_a_mart() -> None:
             dg.AssetKey(["int_classified_consignments"])
             in graph.get(dg.AssetKey([model])).parent_keys
         )
+
+
+def test_dbt_commands_start_without_an_in_process_adapter(tmp_path: Path) -> None:
+    """The dbt resource the jobs use runs dbt without building a dbt adapter in this process
+    first (dagster-dbt does, for metadata the ledger does not fetch): the command still works."""
+    dbt = defs.resources["dbt"]
+    invocation = dbt.cli(
+        ["ls", "--select", "fct_shipments", "--resource-type", "model", *DBT_VARS],
+        target_path=tmp_path / "target",
+    ).wait()
+    assert invocation.is_successful()
+    assert invocation.adapter is None
+    listed = invocation.get_artifact("manifest.json")["nodes"]
+    assert "model.shipment_ledger.fct_shipments" in listed
