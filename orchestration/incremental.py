@@ -17,6 +17,7 @@ from datetime import datetime
 
 import duckdb
 
+from orchestration.ingest.registry import FILE_EVENT
 from orchestration.sql import sql_literal, table_exists
 
 # The manifests' part of the change log, which ingest writes and the publish clears: the waybills
@@ -35,6 +36,11 @@ create table if not exists audit.dbt_builds (
 # Added after the table first shipped, hence the alter for staging databases built before.
 PART_DDL = "alter table audit.dbt_builds add column if not exists part varchar default 'all'"
 MONTHLY = "monthly"
+REST = "rest"  # the dbt step after the monthly one: dimensions, claims, aggregates
+# The dbt step of what no raw table feeds (seeds and the models over them alone): built only
+# when the code changed, since nothing else can change it.
+REFERENCE = "reference"
+RAW_SOURCE = "raw"  # the dbt source of the ingested tables
 
 # Waybills with rows in the given months, in the raw rows (their current state) and in the
 # built table (what is there to delete): a corrected re-send may have moved a waybill's month.
@@ -124,12 +130,27 @@ def record_build(
     )
 
 
+def pending_sources(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The sources (manifests, voyages, reports) with changes no publish has consumed yet: file
+    events, and waybills a file changed or a backfill queued."""
+    if not table_exists(con, "raw", "changed_keys"):
+        return set()
+    rows = con.execute(
+        "select distinct case when source = ? then key else source end from raw.changed_keys",
+        [FILE_EVENT],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 def clear_consumed_changes(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     """Forget the changes this run's dbt build consumed; returns how many were cleared."""
     _ensure(con)
+    # The monthly step's start comes after it queued a backfill's months; without that step,
+    # the run's first dbt start (file events only, e.g. a new voyages file).
     row = con.execute(
-        "select max(started_at) from audit.dbt_builds where run_id = ? and part = ?",
-        [run_id, MONTHLY],
+        "select coalesce(max(started_at) filter (where part = ?), min(started_at))"
+        " from audit.dbt_builds where run_id = ?",
+        [MONTHLY, run_id],
     ).fetchone()
     if row is None or row[0] is None:
         return 0

@@ -9,14 +9,24 @@ dispatch-month partitions. The build run carries the ingest run's id: publish au
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import duckdb
 
+from orchestration.defs.dbt.assets import reference_dbt_assets
 from orchestration.defs.partitions import dispatch_months
-from orchestration.incremental import MONTHLY, changed_months, data_months, full_refresh_needed
+from orchestration.incremental import (
+    MONTHLY,
+    REFERENCE,
+    REST,
+    changed_months,
+    data_months,
+    full_refresh_needed,
+    pending_sources,
+)
+from orchestration.ingest.contract import SOURCE_TABLES
 from orchestration.paths import LedgerPaths
 from orchestration.run_scope import INGEST_RUN_TAG, SCOPE_CHANGED, SCOPE_TAG
 from orchestration.staging import open_staging
@@ -41,6 +51,20 @@ class BuildPlan:
     months: tuple[str, ...]
     full_refresh: bool
     rebuild: bool = False  # every waybill of the months, not only the changed ones
+    reference: bool = True  # the models no raw table feeds (built when the code changed)
+    # sources with unpublished changes: models fed by none of them are left out; None: all built
+    changed_sources: frozenset[str] | None = None
+
+    def unchanged(self) -> list[str]:
+        """What this build leaves as built: the seeds, the sources nothing changed in."""
+        left = [] if self.reference else ["seeds"]
+        if self.changed_sources is not None:
+            left += [s for s in SOURCE_TABLES if s not in self.fed_sources()]
+        return left
+
+    def fed_sources(self) -> frozenset[str]:
+        """The changed sources, with the manifests whenever months are rebuilt."""
+        return frozenset(self.changed_sources or ()) | ({"manifests"} if self.months else set())
 
     @property
     def range_tags(self) -> dict[str, str]:
@@ -52,8 +76,10 @@ class BuildPlan:
         }
 
     def describe(self) -> str:
+        left = self.unchanged()
+        kept = f"; not rebuilt (unchanged): {', '.join(left)}" if left else ""
         if not self.months:
-            return "no manifest row changed: the monthly tables stay as they are"
+            return f"no manifest row changed: the monthly tables stay as they are{kept}"
         span = (
             self.months[0]
             if len(self.months) == 1
@@ -66,7 +92,7 @@ class BuildPlan:
             if self.rebuild
             else "changed waybills only"
         )
-        return f"dispatch months {span}: {how}"
+        return f"dispatch months {span}: {how}{kept}"
 
 
 def _clamp(months: list[str]) -> tuple[str, ...]:
@@ -86,7 +112,15 @@ def plan_build(con: duckdb.DuckDBPyConnection, code: str) -> BuildPlan:
     months = data_months(con) if full else changed_months(con)
     if full and not months:  # no manifest rows yet: the tables must still exist downstream
         months = [dispatch_months.get_partition_keys()[-1]]
-    return BuildPlan(_clamp(months), full)
+    # A build that is full or has nothing pending (`--force`) rebuilds every model.
+    pending = pending_sources(con)
+    changed = None if full_refresh_needed(con, code, REST) or not pending else frozenset(pending)
+    return BuildPlan(
+        _clamp(months),
+        full,
+        reference=full_refresh_needed(con, code, REFERENCE),
+        changed_sources=changed,
+    )
 
 
 def build_request(
@@ -94,12 +128,35 @@ def build_request(
 ) -> tuple[list[dg.AssetKey], dict[str, str]]:
     """Asset keys and tags of the build run that follows an ingest run."""
     keys = asset_graph.executable_asset_keys - INGEST.resolve(asset_graph)
+    if not plan.reference:  # the last build of the seeds and what only they feed ran this code
+        keys -= set(reference_dbt_assets.keys)
+    if plan.changed_sources is not None:
+        keys -= _fed_by_others(asset_graph, keys, plan.fed_sources())
     if not plan.months:
         keys = {k for k in keys if not asset_graph.get(k).is_partitioned}
     tags = {**plan.range_tags, **({INGEST_RUN_TAG: ingest_run_id} if ingest_run_id else {})}
     if not plan.rebuild:
         tags[SCOPE_TAG] = SCOPE_CHANGED
     return sorted(keys, key=str), tags
+
+
+def _fed_by_others(
+    asset_graph: AssetGraph, keys: set[dg.AssetKey], sources: frozenset[str]
+) -> set[dg.AssetKey]:
+    """The keys whose raw inputs are all unchanged: built from other sources' tables only.
+
+    Any file event changes the file registry and the quarantine, so what reads those stays in.
+    """
+    raw = INGEST.resolve(asset_graph)
+    changed = {dg.AssetKey(["raw", t]) for s in sources for t in SOURCE_TABLES[s]}
+    if sources:
+        changed |= {dg.AssetKey(["raw", "file_registry"]), dg.AssetKey(["raw", "quarantine"])}
+    skipped = set()
+    for key in keys:
+        inputs = asset_graph.get_ancestor_asset_keys(key) & raw
+        if inputs and not inputs & changed:
+            skipped.add(key)
+    return skipped
 
 
 def parse_months(text: str) -> tuple[str, ...]:
@@ -138,7 +195,7 @@ def build_in_process(
     with open_staging(LedgerPaths.from_env().ensure()) as con:
         plan = plan_build(con, code)
     if months:
-        plan = BuildPlan(_clamp(sorted({*plan.months, *months})), plan.full_refresh, rebuild=True)
+        plan = replace(plan, months=_clamp(sorted({*plan.months, *months})), rebuild=True)
     log(f"ledger run: build {plan.describe()}")
     keys, tags = build_request(defs.resolve_asset_graph(), plan, ingest_run_id)
     return execute(

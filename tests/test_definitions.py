@@ -15,6 +15,7 @@ from orchestration.defs.dbt.resources import DBT_VARS
 from orchestration.defs.jobs import raw_files_sensor
 from orchestration.defs.resources import LedgerResource
 from orchestration.instance import DAGSTER_YAML, dagster_instance
+from orchestration.launch import BuildPlan, build_request
 from orchestration.paths import LedgerPaths
 
 
@@ -32,7 +33,15 @@ def test_definitions_load_with_job_schedule_sensor() -> None:
     partitioned = {
         k.to_user_string() for k in graph.executable_asset_keys if graph.get(k).is_partitioned
     }
-    assert partitioned == {"fct_shipments", "fct_munitions_equivalent"}, "month-keyed tables only"
+    # the month-keyed tables and the manifest rows they are built from, by dispatch month
+    assert partitioned == {
+        "stg_raw__manifests",
+        "stg_raw__changed_waybills",
+        "int_versioned_consignments",
+        "int_classified_consignments",
+        "fct_shipments",
+        "fct_munitions_equivalent",
+    }
     months = graph.get(dg.AssetKey("fct_shipments")).partitions_def
     assert months.get_partition_keys()[:2] == ["2023-07", "2023-08"]
     groups = {a.group_names_by_key[k] for a in repo.assets_defs_by_key.values() for k in a.keys}
@@ -220,3 +229,24 @@ def test_dbt_commands_start_without_an_in_process_adapter(tmp_path: Path) -> Non
     assert invocation.adapter is None
     listed = invocation.get_artifact("manifest.json")["nodes"]
     assert "model.shipment_ledger.fct_shipments" in listed
+
+
+def test_a_build_for_changed_files_leaves_out_what_they_do_not_feed() -> None:
+    """The build run's selection: the seeds' step only when the code changed, and of the rest
+    only the models some changed source feeds (every file event feeds the registry's models)."""
+    graph = defs.resolve_asset_graph()
+
+    def built(plan: BuildPlan) -> set[str]:
+        keys, _ = build_request(graph, plan, None)
+        return {k.to_user_string() for k in keys}
+
+    everything = built(BuildPlan(("2023-11",), full_refresh=True))
+    assert {"stations", "fct_voyages", "fct_claims", "agg_monthly_flows"} <= everything
+    day = built(BuildPlan(("2023-11",), False, reference=False, changed_sources=frozenset()))
+    assert {"fct_shipments", "agg_monthly_flows", "fct_claim_reconciliation"} <= day
+    assert "published_version" in day and "quarantine" in day
+    assert not {"stations", "int_blended_munition_profiles", "fct_voyages", "fct_claims"} & day
+    voyages = built(BuildPlan((), False, reference=False, changed_sources=frozenset({"voyages"})))
+    assert {"fct_voyages", "dim_vessels", "quarantine", "published_version"} <= voyages
+    assert not {"fct_shipments", "agg_monthly_flows", "fct_claims", "stations"} & voyages
+    assert everything - day - voyages >= {"fct_claims", "dim_reports", "stations"}

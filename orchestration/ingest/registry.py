@@ -25,6 +25,18 @@ def registered(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, tuple[s
     return {name: (sha, status) for name, sha, status in rows}
 
 
+# The change log's entries for file events (load, replace, rejection, duplicate, removal) of any
+# source: ``key`` names the source. A build run leaves out the models no pending event feeds.
+FILE_EVENT = "files"
+
+
+def record_file_event(con: duckdb.DuckDBPyConnection, source: str, name: str) -> None:
+    con.execute(
+        "insert into raw.changed_keys (source, key, source_file, recorded_at) values (?, ?, ?, ?)",
+        [FILE_EVENT, source, name, now()],
+    )
+
+
 def record_changes(con: duckdb.DuckDBPyConnection, source: Source, name: str, sha: str) -> None:
     """Log the keys (waybills) whose rows this file brings or takes away, in the same
     transaction: the incremental dbt models rebuild exactly these until a publish clears them."""
@@ -42,6 +54,7 @@ def record_changes(con: duckdb.DuckDBPyConnection, source: Source, name: str, sh
 def forget_file(con: duckdb.DuckDBPyConnection, source: Source, name: str, sha: str) -> None:
     """Remove one file's rows everywhere (the caller holds the transaction)."""
     record_changes(con, source, name, sha)
+    record_file_event(con, source.name, name)
     for table in source.tables:
         con.execute(f"delete from {table} where source_file = ? and file_sha256 = ?", [name, sha])  # noqa: S608
     con.execute(
@@ -54,6 +67,7 @@ def forget_file(con: duckdb.DuckDBPyConnection, source: Source, name: str, sha: 
 
 def write_registry(con: duckdb.DuckDBPyConnection, source: str, outcome: FileOutcome) -> None:
     """The file's registry row; a rejected file also gets one quarantine row."""
+    record_file_event(con, source, outcome.source_file)
     con.execute(
         "insert into raw.file_registry (file_sha256, source, source_file, size_bytes, status,"
         " reason_code, message, rows_read, rows_accepted, rows_quarantined, rows_duplicate,"

@@ -33,7 +33,15 @@ from orchestration.defs.dbt.metadata import (
 from orchestration.defs.dbt.resources import DBT_VARS, dbt_project, keep_parse_cache
 from orchestration.defs.partitions import dispatch_months
 from orchestration.defs.resources import LedgerResource
-from orchestration.incremental import MONTHLY, full_refresh_needed, queue_months, record_build
+from orchestration.incremental import (
+    MONTHLY,
+    RAW_SOURCE,
+    REFERENCE,
+    REST,
+    full_refresh_needed,
+    queue_months,
+    record_build,
+)
 from orchestration.markdown import markdown_table
 from orchestration.quality.audit import record_results
 from orchestration.run_scope import SCOPE_CHANGED, SCOPE_TAG
@@ -42,7 +50,6 @@ KEEP_TARGETS = 5  # invocation target folders kept in dbt_project/target
 
 
 DBT_TESTS_CHECK = "dbt_tests"
-DOCS_PART = "rest"
 
 
 class LedgerDbtTranslator(DagsterDbtTranslator):
@@ -260,7 +267,7 @@ def _build(
         record_build(
             con, context.run_id, code, full, started, datetime.now(UTC).replace(tzinfo=None), part
         )
-    if part == DOCS_PART:  # the last dbt step: the catalog then sees every model built
+    if part == REST:  # the last dbt step: the catalog then sees every model built
         docs = _generate_docs(dbt, ledger, invocation.target_path, code)
         context.log.info(f"dbt docs written to {docs}" if docs else "dbt docs up to date")
     _prune_targets(invocation.target_path)
@@ -295,40 +302,44 @@ def _queue_partition_months(context: dg.AssetExecutionContext, con: Any) -> int:
     return queue_months(con, months, context.run_id, datetime.now(UTC).replace(tzinfo=None))
 
 
-# Three dbt steps, so that only the month-keyed tables carry partitions (reference data, claims
-# and aggregates stay unpartitioned): what the monthly models read, the monthly models, the rest.
+# Three dbt steps, so that only month-keyed data carries partitions (reference data, claims and
+# aggregates stay unpartitioned) and a run for changed files skips what only the code feeds:
+# what no raw table feeds (seeds and the models over them alone), the month-keyed models with
+# the staging and intermediate models they read, then the rest.
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=LedgerDbtTranslator(),
-    select=f"+tag:{MONTHLY}",
-    exclude=f"tag:{MONTHLY}",
+    select="fqn:*",
+    exclude=f"source:{RAW_SOURCE}+",
 )
-def dbt_inputs_assets(
+def reference_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, ledger: LedgerResource
 ) -> Iterator[Any]:
-    """Seeds and the views the monthly models read."""
-    yield from _build(context, dbt, ledger, "inputs")
+    """Seeds, their snapshots and the models over them alone: they change with the code only,
+    so a run for changed files leaves them out (launch.py) unless the code changed."""
+    yield from _build(context, dbt, ledger, REFERENCE)
 
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=LedgerDbtTranslator(),
+    select=f"source:{RAW_SOURCE}+",
     exclude=f"+tag:{MONTHLY}",
 )
 def ledger_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, ledger: LedgerResource
 ) -> Iterator[Any]:
     """Everything else: dimensions, claims, aggregates over the monthly tables."""
-    yield from _build(context, dbt, ledger, DOCS_PART)
+    yield from _build(context, dbt, ledger, REST)
 
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=LedgerDbtTranslator(),
-    select=f"tag:{MONTHLY}",
+    select=f"source:{RAW_SOURCE}+,+tag:{MONTHLY}",
     partitions_def=dispatch_months,
     # a range of months is one dbt build: the incremental models delete + insert its waybills
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -336,14 +347,16 @@ def ledger_dbt_assets(
 def monthly_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, ledger: LedgerResource
 ) -> Iterator[Any]:
-    """fct_shipments and fct_munitions_equivalent, partitioned by dispatch month."""
+    """fct_shipments and fct_munitions_equivalent, partitioned by dispatch month, with the
+    staging views and consignment models of manifest rows they read (one row per waybill
+    version, each in its dispatch month)."""
     yield from _build(context, dbt, ledger, MONTHLY)
 
 
 mart_asset_keys: list[dg.AssetKey] = sorted(
     (
         spec.key
-        for assets in (dbt_inputs_assets, monthly_dbt_assets, ledger_dbt_assets)
+        for assets in (reference_dbt_assets, monthly_dbt_assets, ledger_dbt_assets)
         for spec in assets.specs
         if spec.group_name == "marts"
     ),
