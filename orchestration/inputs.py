@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from orchestration.paths import LedgerPaths
@@ -81,11 +81,13 @@ def unread_files(raw_dir: Path) -> list[str]:
     return sorted(found)
 
 
-def input_hashes(paths: LedgerPaths) -> dict[str, str]:
-    """sha256 of every input file, keyed like the file registry (``manifests/x.csv``).
+def input_hashes(paths: LedgerPaths, sources: Sequence[str] = SOURCES) -> dict[str, str]:
+    """sha256 of every input file of ``sources``, keyed like the file registry
+    (``manifests/x.csv``).
 
     Hashes are cached by size, mtime and inode in the warehouse, so an unchanged 2 GB file
-    costs a stat, not a read. A file rewritten in place changes its mtime.
+    costs a stat, not a read (5.6 s), in the run gate, the sensor and ingest alike. A file
+    rewritten in place changes its mtime.
     """
     cache_path = paths.warehouse_dir / HASH_CACHE
     try:
@@ -93,9 +95,9 @@ def input_hashes(paths: LedgerPaths) -> dict[str, str]:
     except (OSError, ValueError):
         cache = {}
     hashes: dict[str, str] = {}
-    fresh: dict[str, list] = {}
+    fresh: dict[str, list] = {n: e for n, e in cache.items() if n.split("/")[0] not in sources}
     root = paths.raw_dir.resolve()
-    for source in SOURCES:
+    for source in sources:
         for name, path in current_files(paths.raw_dir, source):
             if leaves_raw(path, root):  # never stat or read the target
                 hashes[name] = file_digest(paths.raw_dir, path)

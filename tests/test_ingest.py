@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from orchestration import inputs
 from orchestration.defs.ingest.assets import ingest_assets, ingest_checks
 from orchestration.defs.resources import LedgerResource
 from orchestration.ingest.loader import ingest_source
@@ -428,12 +429,16 @@ def test_whole_file_failures_are_recorded_and_the_rest_loads(ledger_home: Ledger
     assert instance.get_run_by_id(result.run_id).tags["ledger/rejected_manifests"] == "7"
 
 
-def test_reingest_of_unchanged_files_reads_nothing(ledger_home: LedgerPaths) -> None:
+def test_reingest_of_unchanged_files_reads_nothing(
+    ledger_home: LedgerPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _dialect_files(ledger_home)
     materialize(ledger_home)
     snapshot_sql = "select * from raw.manifests order by source_file, source_row"
     before = query(ledger_home, snapshot_sql)
     registry_before = query(ledger_home, "select * from raw.file_registry order by source_file")
+    hashed: list[Path] = []  # not even to hash them: their sha256 is cached by size and mtime
+    monkeypatch.setattr(inputs, "sha256_file", lambda path: hashed.append(path) or "")
 
     again = materialize(ledger_home)
 
@@ -445,6 +450,7 @@ def test_reingest_of_unchanged_files_reads_nothing(ledger_home: LedgerPaths) -> 
         query(ledger_home, "select * from raw.file_registry order by source_file")
         == registry_before
     )
+    assert hashed == []
 
 
 def test_same_content_under_another_name_is_ingested_once(ledger_home: LedgerPaths) -> None:
@@ -485,6 +491,12 @@ def test_changed_and_removed_files_are_mirrored(ledger_home: LedgerPaths) -> Non
     assert query(ledger_home, "select source_file from raw.file_registry") == [("manifests/a.csv",)]
     assert metadata(result, ["raw", "manifests"])["files_loaded"] == 1
     assert changed.exists()
+    # every file event is in the change log, for the build to know which sources changed
+    events = "select key, source_file from raw.changed_keys where source = 'files'"
+    assert sorted(set(query(ledger_home, events))) == [
+        ("manifests", "manifests/a.csv"),
+        ("manifests", "manifests/b.csv"),
+    ]
 
 
 def test_exact_duplicates_against_rows_loaded_from_other_files(ledger_home: LedgerPaths) -> None:

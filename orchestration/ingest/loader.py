@@ -26,7 +26,13 @@ from orchestration.ingest.registry import (
     write_registry,
 )
 from orchestration.ingest.source import FileOutcome, Log, Source
-from orchestration.inputs import LINK_OUTSIDE_RAW, current_files, file_digest, leaves_raw
+from orchestration.inputs import (
+    LINK_OUTSIDE_RAW,
+    current_files,
+    file_digest,
+    input_hashes,
+    leaves_raw,
+)
 from orchestration.sql import transaction
 from orchestration.staging import StagingAccess
 
@@ -77,6 +83,7 @@ def ingest_source(ledger: StagingAccess, source: Source, log: Log, warn: Log) ->
             )
         forget_vanished(con, source, {name for name, _ in files}, log)
         registry = registered(con, source.name)
+    hashes = input_hashes(paths, (source.name,))
     outcomes: list[FileOutcome] = []
     sweep_scratch(paths.warehouse_dir, log)
     scratch_prefix = f"{SCRATCH_PREFIX}{os.getpid()}-"
@@ -87,7 +94,8 @@ def ingest_source(ledger: StagingAccess, source: Source, log: Log, warn: Log) ->
         for index, (name, path) in enumerate(files):
             outside = leaves_raw(path, raw_root)
             size = 0 if outside else path.stat().st_size
-            outcome = FileOutcome(name, file_digest(paths.raw_dir, path), size)
+            sha = hashes.get(name) or file_digest(paths.raw_dir, path)  # new since listed
+            outcome = FileOutcome(name, sha, size)
             outcomes.append(outcome)
             previous = registry.get(name)
             if previous is not None and previous[0] == outcome.file_sha256:
