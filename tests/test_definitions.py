@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -16,7 +19,7 @@ from orchestration.defs.jobs import raw_files_sensor
 from orchestration.defs.resources import LedgerResource
 from orchestration.instance import DAGSTER_YAML, dagster_instance
 from orchestration.launch import BuildPlan, build_request
-from orchestration.paths import LedgerPaths
+from orchestration.paths import PROJECT_ROOT, LedgerPaths
 
 
 def test_definitions_load_with_job_schedule_sensor() -> None:
@@ -250,3 +253,22 @@ def test_a_build_for_changed_files_leaves_out_what_they_do_not_feed() -> None:
     assert {"fct_voyages", "dim_vessels", "quarantine", "published_version"} <= voyages
     assert not {"fct_shipments", "agg_monthly_flows", "fct_claims", "stations"} & voyages
     assert everything - day - voyages >= {"fct_claims", "dim_reports", "stations"}
+
+
+def test_loading_the_definitions_imports_no_gx_pandas_or_matplotlib(
+    ledger_home: LedgerPaths,
+) -> None:
+    """Every Dagster process (UI code server, daemon, each run) loads the Definitions: the steps
+    import GX (~10 s), pandas (~1.3 s) and matplotlib when they run, not before."""
+    probe = (
+        "import sys\n"
+        "import orchestration.definitions\n"
+        "heavy = ('great_expectations', 'pandas', 'matplotlib')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    env = {**os.environ, "LEDGER_HOME": str(ledger_home.home)}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
