@@ -17,12 +17,14 @@ from datetime import datetime
 
 import duckdb
 
-from orchestration.ingest.registry import FILE_EVENT
 from orchestration.sql import sql_literal, table_exists
 
 # The manifests' part of the change log, which ingest writes and the publish clears: the waybills
 # the incremental models rebuild, GX re-validates and a delta publish replaces (publish/delta.py).
 CHANGE_LOG = "raw.changed_keys where source = 'manifests'"
+# Its entries for file events (load, replace, rejection, duplicate, removal) of any source, whose
+# ``key`` names the source: a build run leaves out the models no pending event feeds (launch.py).
+FILE_EVENT = "files"
 
 BUILDS_DDL = """
 create table if not exists audit.dbt_builds (
@@ -136,8 +138,8 @@ def pending_sources(con: duckdb.DuckDBPyConnection) -> set[str]:
     if not table_exists(con, "raw", "changed_keys"):
         return set()
     rows = con.execute(
-        "select distinct case when source = ? then key else source end from raw.changed_keys",
-        [FILE_EVENT],
+        f"select distinct case when source = {sql_literal(FILE_EVENT)} then key else source end"  # noqa: S608 - a constant
+        " from raw.changed_keys"
     ).fetchall()
     return {r[0] for r in rows}
 

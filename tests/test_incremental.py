@@ -11,11 +11,13 @@ import duckdb
 import pytest
 
 from orchestration.incremental import (
+    FILE_EVENT,
     MONTHLY,
     changed_months,
     clear_consumed_changes,
     data_months,
     full_refresh_needed,
+    pending_sources,
     queue_months,
     record_build,
 )
@@ -201,6 +203,11 @@ def test_build_state_decides_full_refresh_and_clears_what_was_consumed(tmp_path:
             "insert into raw.changed_keys values ('manifests', ?, 'manifests/a.csv', ?)",
             [["W1", datetime(2024, 1, 1, 9)], ["W2", datetime(2024, 1, 1, 11)]],
         )
+        con.execute(  # a file event: a voyages file loaded before the build
+            "insert into raw.changed_keys values (?, 'voyages', 'voyages/v.csv', ?)",
+            [FILE_EVENT, datetime(2024, 1, 1, 9, 30)],
+        )
+        assert pending_sources(con) == {"manifests", "voyages"}
         assert full_refresh_needed(con, "code-1", MONTHLY), "no build yet"
         record_build(
             con,
@@ -215,5 +222,6 @@ def test_build_state_decides_full_refresh_and_clears_what_was_consumed(tmp_path:
         assert full_refresh_needed(con, "code-2", MONTHLY), "new code: everything is rebuilt"
         assert full_refresh_needed(con, "code-1", "rest"), "each dbt step keeps its own state"
         assert clear_consumed_changes(con, "run-other") == 0
-        assert clear_consumed_changes(con, "run-1") == 1
+        assert clear_consumed_changes(con, "run-1") == 2
         assert rows(con, "select key from raw.changed_keys") == [("W2",)], "arrived mid-build"
+        assert pending_sources(con) == {"manifests"}

@@ -12,6 +12,7 @@ from typing import Any
 
 import duckdb
 
+from orchestration.incremental import FILE_EVENT
 from orchestration.ingest.source import FileOutcome, Log, Source, now
 from orchestration.sql import quote_ident, transaction
 
@@ -25,12 +26,9 @@ def registered(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, tuple[s
     return {name: (sha, status) for name, sha, status in rows}
 
 
-# The change log's entries for file events (load, replace, rejection, duplicate, removal) of any
-# source: ``key`` names the source. A build run leaves out the models no pending event feeds.
-FILE_EVENT = "files"
-
-
 def record_file_event(con: duckdb.DuckDBPyConnection, source: str, name: str) -> None:
+    """Log that a file of ``source`` was loaded, replaced, rejected, registered as a duplicate
+    or removed: the build run rebuilds the models that source feeds until a publish clears it."""
     con.execute(
         "insert into raw.changed_keys (source, key, source_file, recorded_at) values (?, ?, ?, ?)",
         [FILE_EVENT, source, name, now()],
