@@ -38,7 +38,7 @@ class LedgerDbtCliResource(DbtCliResource):
         use it, and the ledger reads column types from DuckDB itself (``metadata.py``).
 
         dagster-dbt builds one before every command (profile, project, the 541 macros): 3 s
-        each, four times in a sample run (three builds and the docs), three in a one-day run.
+        each, four times in a first run (three builds and the docs), twice in a one-day run.
         """
         return None
 
