@@ -20,7 +20,7 @@ import duckdb
 from orchestration.sql import sql_literal, table_exists
 
 # The manifests' part of the change log, which ingest writes and the publish clears: the waybills
-# the incremental models rebuild, GX re-validates and a delta publish replaces (publish/delta.py).
+# the incremental models rebuild, GX re-validates and a delta publish rewrites (publish/parts.py).
 CHANGE_LOG = "raw.changed_keys where source = 'manifests'"
 # Its entries for file events (load, replace, rejection, duplicate, removal) of any source, whose
 # ``key`` names the source: a build run leaves out the models no pending event feeds (launch.py).

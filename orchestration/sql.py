@@ -43,6 +43,15 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
+def fsync(path: Path) -> None:
+    """A file's or folder's bytes (a folder: its entries, after a rename) on disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def quote_ident(name: str) -> str:
     """A safe identifier for names that cannot be bind parameters (tables, columns, aliases)."""
     return '"' + name.replace('"', '""') + '"'

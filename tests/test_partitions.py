@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from orchestration.defs.dbt.assets import reference_dbt_assets
+from orchestration.publish.parts import WAYBILL_TABLES
 from orchestration.publish.registry import parse_version_id
 from orchestration.publish.store import VersionStore, change_summary
 from tests.test_end_to_end import copied_home, months_built, run_again
@@ -114,6 +115,7 @@ def test_a_corrected_resend_in_an_old_month_rebuilds_that_month_only(
     # The version is the previous one plus the changed waybill, and equals staging table by table.
     [published] = results[-1].asset_materializations_for_node("published_version")
     assert published.metadata["built"].value == "delta"
+    assert published.metadata["months_written"].value == dict.fromkeys(WAYBILL_TABLES, ["2023-08"])
     for table in (*MARTS, "fct_waybill_versions", "fct_claim_reconciliation", "dim_stations"):
         assert same_rows(paths.staging_db, paths.serving_db, table), table
     # its diff, scoped to the replaced waybills, is the full diff; the report shows that one

@@ -43,8 +43,7 @@ outcomes = []
 n = 0
 while True:
     n += 1
-    for sql in (f"insert into fct_shipments values ('rw{n}', 1.0, true)",
-                f"create table extra_{n} (i integer)"):
+    for sql in ("delete from quarantine", f"create table extra_{n} (i integer)"):
         try:
             con.execute(sql)
             outcomes.append("committed")
@@ -73,7 +72,6 @@ import os, sys
 import duckdb
 con = duckdb.connect(sys.argv[1])
 con.execute("create table extra as select 1 as x")
-con.execute("insert into fct_shipments values ('rw', 1.0, true)")
 os._exit(0)  # no checkpoint: the WAL stays
 """
 
@@ -149,7 +147,7 @@ def test_a_read_write_client_changes_nothing_and_is_cut_off_from_readers(
         tables = con.execute("select table_name from duckdb_tables() order by 1").fetchall()
     finally:
         con.close()
-    assert tables == [("fct_shipments",), ("ledger_versions",), ("quarantine",)]
+    assert tables == [("ledger_versions",), ("quarantine",)]  # no extra_*; fct_shipments: a view
 
     stop.touch()
     outcomes = json.loads(proc.communicate(timeout=60)[0])
@@ -172,7 +170,8 @@ def test_a_stray_wal_is_moved_aside_before_the_swap_and_reported(
     wal.unlink()
     subprocess.run([sys.executable, "-c", KILLED_WRITER, str(ledger_home.serving_db)], check=True)
     wal_bytes = wal.read_bytes()
-    assert fresh_read(ledger_home.serving_db) == "11"  # replayed by every reader
+    with duckdb.connect(str(ledger_home.serving_db), read_only=True) as con:
+        assert con.execute("select * from extra").fetchall() == [(1,)]  # every reader replays it
     stage(ledger_home, BASE | {"s10": 1.0})
     result = publish(store, "run-2", {"a": "2"})
 

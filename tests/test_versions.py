@@ -21,7 +21,7 @@ from orchestration.code_version import code_version
 from orchestration.inputs import fingerprint_of
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.publish.commands import register
-from orchestration.publish.delta import replaced_waybills
+from orchestration.publish.parts import replaced_waybills
 from orchestration.publish.registry import VersionError
 from orchestration.publish.store import VersionStore
 
@@ -248,11 +248,16 @@ def test_served_file_is_a_read_only_copy_with_the_registry(
     )
     assert columns == ["version_id", "status", "run_id", "row_counts", "is_served"]
     assert rows == [(1, "published", "run-1", '{"fct_shipments": 10, "quarantine": 2}', True)]
-    # version files hold the marts only; the staging view is not a table and is not copied
+    # version files hold the marts only; the staging view is not a table and is not copied; the
+    # waybill table is a view over its read-only Parquet part
     assert store.query("select table_name from duckdb_tables() order by 1", 1)[1] == [
-        ("fct_shipments",),
-        ("quarantine",),
+        ("quarantine",)
     ]
+    (part,) = ledger_home.versions_dir.glob("parts/fct_shipments/all/v0001-*.parquet")
+    assert oct(part.stat().st_mode & 0o777) == "0o444"
+    assert store.query("select view_name from duckdb_views() where not internal order by 1", 1)[
+        1
+    ] == [("fct_shipments",), ("not_a_table",)]
     with pytest.raises(duckdb.Error, match="read-only"):
         store.query("create table x as select 1")
     # a stale WAL of some read-write session must not be replayed onto the next version
@@ -567,7 +572,12 @@ def test_comments_are_copied_into_the_version_and_the_served_file(
 
     for path in (store.version_path(store.get(1)), ledger_home.serving_db):
         with duckdb.connect(str(path), read_only=True) as con:
-            tables = dict(con.execute("select table_name, comment from duckdb_tables()").fetchall())
+            tables = dict(
+                con.execute(
+                    "select table_name, comment from duckdb_tables() union all "
+                    "select view_name, comment from duckdb_views() where not internal"
+                ).fetchall()
+            )
             columns = dict(
                 con.execute(
                     "select table_name || '.' || column_name, comment from duckdb_columns() "

@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.publish.parts import files_read_by
 from orchestration.publish.publisher import FAULT_ENV
 from orchestration.publish.store import VersionStore
 from tests.test_read_write_clients import HOLDER, refused
@@ -128,8 +129,15 @@ def pending(store: VersionStore) -> int:
 
 
 def leftovers(paths: LedgerPaths) -> list[str]:
-    temp = [*paths.versions_dir.glob(".tmp-*"), *paths.warehouse_dir.glob(".ledger.duckdb.tmp-*")]
-    return sorted(p.name for p in temp)
+    """Temp files of a killed publish, and part files no version reads."""
+    temp = [
+        *paths.versions_dir.glob(".tmp-*"),
+        *paths.versions_dir.glob("parts/*/.tmp-*"),
+        *paths.warehouse_dir.glob(".ledger.duckdb.tmp-*"),
+    ]
+    read = set().union(*(files_read_by(p) for p in paths.versions_dir.glob("v*.duckdb")))
+    unread = [p for p in paths.versions_dir.glob("parts/*/*/*.parquet") if str(p) not in read]
+    return sorted(p.name for p in [*temp, *unread])
 
 
 @pytest.mark.parametrize(

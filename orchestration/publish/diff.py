@@ -6,7 +6,7 @@ For sampled changed rows ``ledger diff`` shows the old and new value of each col
 differs, so a reader sees ``explosive_tonnes 19484.3 -> 19520.1`` rather than only that some
 row of a month changed.
 
-A publish that wrote the new version as the previous one plus the change (delta.py) knows that
+A publish that wrote the new version as the previous one plus the change (parts.py) knows that
 the waybill-keyed tables differ only in the waybills it replaced: its diff looks at those
 (``scope``). For a day added to 10 M shipments: 3 s instead of 23 s, the same counts.
 """
@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from orchestration.publish.delta import WAYBILL_TABLES
 from orchestration.publish.files import PRIMARY_KEYS, column_types, main_tables
+from orchestration.publish.parts import WAYBILL_TABLES
 from orchestration.publish.registry import Version, VersionError
 from orchestration.sql import attach, connect, quote_ident
 

@@ -1,8 +1,9 @@
 """The published DuckDB files: what they hold, and how each is built before it is swapped in.
 
-A version file ``v0007.duckdb`` is a copy of the staging marts (schema ``main``), written whole
-or as the latest version plus the change (delta.py); the served
-file is a copy of one version plus ``ledger_versions``, the registry as it was when served.
+A version file ``v0007.duckdb`` holds the staging marts (schema ``main``): the small ones as
+tables, the waybill tables as views over monthly Parquet parts shared with other versions
+(parts.py); the served file is a copy of one version plus ``ledger_versions``, the registry as it
+was when served.
 Both are built under a temp name, checkpointed, fsynced and made read-only (mode bits 0444) so
 that a rename is all that is left: the publisher does that, with the registry and the guards.
 """
@@ -13,6 +14,7 @@ import json
 import os
 import shutil
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +26,16 @@ from orchestration.publish.comments import (
     comment_table,
     copy_comments,
 )
-from orchestration.publish.delta import DeltaMismatch, apply_delta
 from orchestration.publish.guard import guard_wal
+from orchestration.publish.parts import (
+    WAYBILL_TABLES,
+    create_part_view,
+    part_files,
+    parts_root,
+    write_parts,
+)
 from orchestration.publish.registry import VERSIONS_TABLE, VersionError
-from orchestration.sql import attach, connect, quote_ident
+from orchestration.sql import attach, connect, fsync, quote_ident
 
 # Row identity per mart table for `diff`, natural keys so samples are readable (waybill_no, not
 # its hash shipment_id); a table without one (or whose key is not unique in both versions) is
@@ -49,12 +57,13 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
 
 
 def main_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
-    """Base tables of schema main (the marts), excluding the registry copy."""
+    """The published tables of schema main: base tables, and the waybill tables' views over their
+    monthly parts in a version file (parts.py); not the registry copy."""
     rows = con.execute(
         "select table_name from information_schema.tables where table_catalog = ? "
-        "and table_schema = 'main' and table_type = 'BASE TABLE' and table_name <> ? "
-        "order by table_name",
-        [catalog, VERSIONS_TABLE],
+        "and table_schema = 'main' and table_name <> ? "
+        "and (table_type = 'BASE TABLE' or list_contains(?, table_name)) order by table_name",
+        [catalog, VERSIONS_TABLE, list(WAYBILL_TABLES)],
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -69,66 +78,57 @@ def column_types(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> di
     return dict(rows)
 
 
-def fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def main_views(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, str]:
-    """Views of schema main and their CREATE statements. Their queries name tables without a
-    catalog (dbt: ``ref(...).include(database=False)``), so a copy reads its own file's tables."""
+    """Views of schema main (not the parts' views) and their CREATE statements. Their queries
+    name tables without a catalog (dbt: ``ref(...).include(database=False)``), so a copy reads
+    its own file's tables."""
     rows = con.execute(
         "select view_name, sql from duckdb_views() where database_name = ? "
-        "and schema_name = 'main' and not internal order by view_name",
-        [catalog],
+        "and schema_name = 'main' and not internal and not list_contains(?, view_name) "
+        "order by view_name",
+        [catalog, list(WAYBILL_TABLES)],
     ).fetchall()
     return dict(rows)
 
 
-def write_version_file(
-    staging_db: Path, final: Path, base: Path | None = None
-) -> tuple[dict[str, int], dict[str, bool], str]:
-    """Copy the marts (tables, and views over them), from scratch or as ``base`` (the latest
-    version, same code) plus the change (delta.py); also record which keys are unique, so a
-    diff need not scan for it. Returns the row counts, the unique keys and how it was built."""
+@dataclass(frozen=True)
+class Written:
+    """What a version file holds and how it was written."""
+
+    row_counts: dict[str, int]
+    unique: dict[str, bool]  # natural key -> whether it is unique (a diff need not scan for it)
+    built: str  # delta (parts of unchanged months reused), or full copy (and why)
+    months: dict[str, list[str]]  # waybill table -> the months whose parts were written
+
+
+def write_version_file(staging_db: Path, final: Path, base: Path | None = None) -> Written:
+    """The small marts as tables, the waybill tables as views over monthly parts (parts.py),
+    taken from ``base`` (the latest version, same code) where their month did not change, and
+    the views over them."""
     tmp = final.with_name(f".tmp-{final.name}")
-    mode = "full copy"
-    if base is not None:
-        try:
-            return (*_write(staging_db, final, tmp, base), "delta")
-        except DeltaMismatch as exc:
-            mode = f"full copy (delta refused: {exc})"
-    return (*_write(staging_db, final, tmp, None), mode)
-
-
-def _write(
-    staging_db: Path, final: Path, tmp: Path, base: Path | None
-) -> tuple[dict[str, int], dict[str, bool]]:
     tmp.unlink(missing_ok=True)
-    if base is not None:
-        shutil.copyfile(base, tmp)
-        tmp.chmod(0o644)
+    label, root = final.stem, parts_root(final.parent)
     con = connect(tmp)
     try:
         attach(con, staging_db, "stg", read_only=True)
         tables = main_tables(con, "stg")
         if not tables:
             raise VersionError(f"{staging_db}: schema main has no tables to publish")
+        reused, why = _base_parts(con, base)
+        months: dict[str, list[str]] = {}
+        for table in tables:
+            ident = quote_ident(table)
+            columns = column_types(con, "stg", table)
+            if table not in WAYBILL_TABLES:
+                con.execute(f"create table main.{ident} as select * from stg.main.{ident}")  # noqa: S608
+                continue
+            base_files = reused.get(table)
+            if base_files and column_types(con, "base", table) != columns:
+                why, base_files = f"columns of {table} changed", None
+            files, months[table] = write_parts(con, table, columns, label, root, base_files)
+            create_part_view(con, table, files)
         here = con.execute("select current_database()").fetchone()[0]
-        if base is not None:
-            apply_delta(con, tables, main_tables(con, here))
-        else:
-            for table in tables:
-                con.execute(
-                    f"create table main.{quote_ident(table)} as "  # noqa: S608 - quoted identifier
-                    f"select * from stg.main.{quote_ident(table)}"
-                )
         views = main_views(con, "stg")
-        for name in main_views(con, here):
-            con.execute(f"drop view main.{quote_ident(name)}")
         for create in views.values():
             con.execute(create)
         copy_comments(con, "stg", [*tables, *views])
@@ -141,6 +141,7 @@ def _write(
             for t in tables
             if set(PRIMARY_KEYS.get(t, ("",))) <= set(column_types(con, here, t))
         }
+        con.execute("detach database if exists base")
         con.execute("detach stg")
         con.execute("checkpoint")
     finally:
@@ -150,7 +151,25 @@ def _write(
     guard_wal(final)  # before the file exists: no moment without the guard
     os.replace(tmp, final)
     fsync(final.parent)
-    return counts, unique
+    return Written(counts, unique, "delta" if why is None else f"full copy ({why})", months)
+
+
+def _base_parts(
+    con: duckdb.DuckDBPyConnection, base: Path | None
+) -> tuple[dict[str, list[str]], str | None]:
+    """The previous version's part files per waybill table (attached as ``base``), or why none
+    can be reused: every file must still be there (gc, a moved warehouse)."""
+    if base is None:
+        return {}, "no previous version built by this code"
+    try:
+        attach(con, base, "base", read_only=True)
+    except duckdb.Error as exc:  # e.g. a read-write client holds it
+        return {}, f"{base.name} cannot be read: {exc}"
+    files = part_files(con, "base")
+    missing = [f for fs in files.values() for f in fs if not Path(f).exists()]
+    if missing:
+        return {}, f"{len(missing)} part files of {base.name} are gone, e.g. {missing[0]}"
+    return files, None
 
 
 def key_is_unique(

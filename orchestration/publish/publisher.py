@@ -20,11 +20,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from orchestration.inputs import fingerprint_of
 from orchestration.paths import LedgerPaths
-from orchestration.publish.files import build_served_file, fsync, write_version_file
+from orchestration.publish.files import build_served_file, write_version_file
 from orchestration.publish.guard import Finding, guard_wal, read_write_client, wal_path
+from orchestration.publish.parts import (
+    discard_parts,
+    files_read_by,
+    parts_root,
+    remove_temp_parts,
+    sweep_parts,
+)
 from orchestration.publish.registry import Registry, Version, VersionError, label, parse_version_id
+from orchestration.sql import fsync
 from orchestration.storage import cannot_write
 
 # Test hook: SIGKILL this process at a named point of a publish, to prove crash safety.
@@ -39,6 +49,7 @@ class PublishResult:
     recovered: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # read-write clients, stray WALs
     built: str = ""  # how the version file was written: delta, or full copy (and why)
+    months: dict[str, list[str]] = field(default_factory=dict)  # waybill table -> months written
 
 
 def fault(stage: str) -> None:
@@ -118,19 +129,31 @@ class Publisher:
             fault("registered")
             try:
                 final = self.dir / file_name
-                row_counts, unique, built = write_version_file(
-                    staging_db, final, self._delta_base(previous, code)
-                )
-                registry.record_file(vid, row_counts, unique, final.stat().st_size)
+                written = write_version_file(staging_db, final, self._delta_base(previous, code))
+                registry.record_file(vid, written.row_counts, written.unique, final.stat().st_size)
                 fault("version_written")
                 findings += self._serve(vid, pending_ok=True)
             except Exception:
                 self.recover()  # discards the attempt (or keeps it, if it was swapped in)
                 raise
             fault("served")
-            registry.mark_published(vid, run_id, {"row_counts": row_counts, "built": built})
+            registry.mark_published(
+                vid,
+                run_id,
+                {
+                    "row_counts": written.row_counts,
+                    "built": written.built,
+                    "months": written.months,
+                },
+            )
             return PublishResult(
-                "published", registry.get(vid), previous, recovered, findings, built
+                "published",
+                registry.get(vid),
+                previous,
+                recovered,
+                findings,
+                written.built,
+                written.months,
             )
 
     def _delta_base(self, previous: Version | None, code: str) -> Path | None:
@@ -246,9 +269,22 @@ class Publisher:
                 path.unlink(missing_ok=True)
                 wal_path(path).unlink(missing_ok=True)  # its guard
                 delete_reports(self.paths, version)
+            parts = self._sweep_parts()
             if doomed:
-                self.registry.event("gc", None, None, {"deleted": [v.version_id for v in doomed]})
+                self.registry.event(
+                    "gc", None, None, {"deleted": [v.version_id for v in doomed], "parts": parts}
+                )
         return [v.version_id for v in doomed]
+
+    def _sweep_parts(self) -> int:
+        """Delete the part files no version file left in the folder reads; none when a file
+        cannot be read (a read-write client holds it): better a file too many than one gone."""
+        files = [p for p in [*sorted(self.dir.glob("v*.duckdb")), self.serving] if p.exists()]
+        try:
+            referenced = set().union(*(files_read_by(path) for path in files))
+        except duckdb.Error:
+            return 0
+        return len(sweep_parts(parts_root(self.dir), referenced))
 
     def recover(self) -> list[str]:
         """Undo what a killed publish left behind. Call with the lock held."""
@@ -260,6 +296,8 @@ class Publisher:
         for path in temp_files:
             path.unlink(missing_ok=True)
             notes.append(f"removed temp file {path.name}")
+        for path in remove_temp_parts(parts_root(self.dir)):
+            notes.append(f"removed temp parts {path.parent.name}/{path.name}")
         if not self.registry.path.exists():
             return notes
         pending = self.registry.pending()
@@ -274,6 +312,7 @@ class Publisher:
                 notes.append(f"{label(version.version_id)} was already served: marked published")
                 continue
             (self.dir / version.file_name).unlink(missing_ok=True)
+            discard_parts(parts_root(self.dir), version.label)
             self.registry.discard(version.version_id)
             notes.append(
                 f"discarded unfinished {label(version.version_id)} of run {version.run_id}"

@@ -13,8 +13,8 @@ from orchestration.defs.dbt.assets import mart_asset_keys
 from orchestration.defs.resources import LedgerResource
 from orchestration.incremental import clear_consumed_changes
 from orchestration.markdown import markdown_table
-from orchestration.publish.delta import replaced_waybills
 from orchestration.publish.diff import CHANGE_KINDS
+from orchestration.publish.parts import replaced_waybills
 from orchestration.publish.registry import label
 from orchestration.publish.store import change_summary, open_store
 from orchestration.quality.audit import results_for_run
@@ -119,8 +119,11 @@ def published_version(
     metadata: dict[str, Any] = {
         "version_id": dg.MetadataValue.text(label(version.version_id)),
         "status": result.status,
-        # delta: the latest version's file plus the changed waybills; else a full copy (why)
+        # delta: the latest version's monthly parts, the changed months written anew; else a
+        # full copy (why)
         "built": result.built or "n/a (unchanged)",
+        # waybill table -> the dispatch months whose Parquet parts this version wrote
+        "months_written": dg.MetadataValue.json(result.months),
         "served_path": dg.MetadataValue.path(str(store.serving)),
         "code_version": version.code_version,
         "fingerprint": version.fingerprint,

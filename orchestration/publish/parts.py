@@ -1,0 +1,230 @@
+"""The waybill tables of a version as monthly Parquet parts, shared between versions.
+
+A version file holds the small tables whole, and a view per waybill-keyed mart over immutable
+Parquet files, one or more per dispatch month (``versions/parts/<table>/<month>/vNNNN-<i>.parquet``,
+named after the version that wrote them). A version built on the previous one (same code and
+columns) writes only the months whose rows changed and reuses the previous version's files for
+the rest, so its disk and time follow the change, not the data: a day added to 10 M shipments
+rewrites one month, not 1.9 GB.
+
+Which months changed: those of the waybills in the change log (``raw.changed_keys``: ingest logs
+every waybill a file added, corrected or took away, and only the publish clears it), in staging
+and in the previous version (a corrected re-send may move a waybill to another month). Then
+every month's row count must equal staging's, or that month is written again too. Any DuckDB
+client reads the views without extension or setup; the price is that they name their files by
+absolute path, so the warehouse folder cannot move without a full publish
+(``ledger run --force`` after changing the code, or a fresh ``LEDGER_HOME``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from orchestration.incremental import CHANGE_LOG
+from orchestration.sql import connect, fsync, quote_ident, sql_literal, table_exists
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# The marts dbt builds per waybill (incremental models): as big as the manifests.
+WAYBILL_TABLES = ("fct_shipments", "fct_munitions_equivalent", "fct_waybill_versions")
+CHANGED = f"select key from stg.{CHANGE_LOG}"  # noqa: S608 - constant
+PARTS_DIR = "parts"
+_PART_COLUMN = "ledger_part"  # the partition column of the write, not stored in the files
+_FILES = re.compile(r"'((?:[^']|'')+\.parquet)'")
+
+
+def parts_root(versions_dir: Path) -> Path:
+    return versions_dir / PARTS_DIR
+
+
+def part_files(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, list[str]]:
+    """The Parquet files each waybill table's view of ``catalog`` reads (from its definition)."""
+    rows = con.execute(
+        "select view_name, sql from duckdb_views() where database_name = ? "
+        "and schema_name = 'main' and not internal and list_contains(?, view_name)",
+        [catalog, list(WAYBILL_TABLES)],
+    ).fetchall()
+    return {name: [f.replace("''", "'") for f in _FILES.findall(sql)] for name, sql in rows}
+
+
+def files_read_by(path: Path) -> set[str]:
+    """Every part file a published DuckDB file reads."""
+    con = connect(path, read_only=True)
+    try:
+        catalog = con.execute("select current_database()").fetchone()[0]
+        return {f for files in part_files(con, catalog).values() for f in files}
+    finally:
+        con.close()
+
+
+def create_part_view(con: duckdb.DuckDBPyConnection, table: str, files: Sequence[str]) -> None:
+    listed = ", ".join(sql_literal(f) for f in files)
+    con.execute(
+        f"create view main.{quote_ident(table)} as select * from read_parquet([{listed}])"  # noqa: S608
+    )
+
+
+def write_parts(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Mapping[str, str],
+    label: str,
+    root: Path,
+    base: Sequence[str] | None,
+) -> tuple[list[str], list[str]]:
+    """The files of ``stg.main.<table>`` for version ``label``: ``base``'s (the previous version's,
+    attached as ``base``) for the months that did not change, new ones for the rest.
+
+    Returns the files and the months written."""
+    month = _month(columns)
+    ident = quote_ident(table)
+    staged = dict(
+        con.execute(f"select {month}, count(*) from stg.main.{ident} group by all").fetchall()  # noqa: S608
+    )
+    kept: dict[str, list[str]] = {}
+    if base:
+        changed = _changed_months(con, table, month, columns, set(staged))
+        rows = dict(
+            con.execute(
+                "select file_name, num_rows from parquet_file_metadata(?)", [list(base)]
+            ).fetchall()
+        )
+        for file in base:
+            kept.setdefault(Path(file).parent.name, []).append(file)
+        kept = {
+            m: files
+            for m, files in kept.items()
+            if m in staged and m not in changed and sum(rows[f] for f in files) == staged[m]
+        }
+    rewrite = sorted(set(staged) - set(kept))
+    written = _write_months(con, table, month, rewrite, len(rewrite) == len(staged), label, root)
+    parts = kept | written
+    files = [f for m in sorted(parts) for f in parts[m]]
+    return files or [_write_empty(con, table, label, root)], rewrite
+
+
+def discard_parts(root: Path, label: str) -> list[Path]:
+    """The files a version wrote (its publish was killed or failed before it was served)."""
+    doomed = sorted(root.glob(f"*/*/{label}-*.parquet"))
+    for path in doomed:
+        path.unlink(missing_ok=True)
+    return doomed
+
+
+def sweep_parts(root: Path, referenced: set[str]) -> list[Path]:
+    """Delete the part files no kept version reads, and empty month folders."""
+    doomed = [p for p in sorted(root.glob("*/*/*.parquet")) if str(p) not in referenced]
+    for path in doomed:
+        path.unlink(missing_ok=True)
+    for folder in root.glob("*/*/"):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    return doomed
+
+
+def remove_temp_parts(root: Path) -> list[Path]:
+    """Half-written parts of a killed publish (``<table>/.tmp-vNNNN*``)."""
+    doomed = sorted(root.glob("*/.tmp-*"))
+    for path in doomed:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return doomed
+
+
+def replaced_waybills(staging: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The waybills whose rows a delta publish took from staging, read from its change log
+    before the publish clears it: the only rows of the waybill tables that can differ from the
+    previous version."""
+    return staging.execute(
+        f"select distinct key as waybill_no from {CHANGE_LOG}"  # noqa: S608 - constant
+    ).to_arrow_table()
+
+
+def _month(columns: Mapping[str, str]) -> str:
+    """The part of a row: its dispatch month, or one part for a table without dispatch dates."""
+    if columns.get("dispatch_date") in ("DATE", "TIMESTAMP"):
+        return "coalesce(strftime(dispatch_date, '%Y-%m'), 'none')"
+    return "'all'"
+
+
+def _changed_months(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    month: str,
+    columns: Mapping[str, str],
+    staged: set[str],
+) -> set[str]:
+    """Months holding a logged waybill in staging or in the previous version; all of them when
+    there is no log to go by."""
+    if "waybill_no" not in columns or not table_exists(con, "raw", "changed_keys", catalog="stg"):
+        return staged
+    ident = quote_ident(table)
+    rows = con.execute(
+        f"select distinct {month} from stg.main.{ident} where waybill_no in ({CHANGED}) "  # noqa: S608
+        f"union select distinct {month} from base.main.{ident} where waybill_no in ({CHANGED})"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _write_empty(con: duckdb.DuckDBPyConnection, table: str, label: str, root: Path) -> str:
+    """An empty table still needs a file to give its view columns."""
+    dest = root / table / "empty"
+    dest.mkdir(parents=True, exist_ok=True)
+    tmp, final = root / table / f".tmp-{label}-empty.parquet", dest / f"{label}-0.parquet"
+    con.execute(
+        f"copy (select * from stg.main.{quote_ident(table)} limit 0) "  # noqa: S608
+        f"to {sql_literal(str(tmp))} (format parquet)"
+    )
+    _install(tmp, final)
+    return str(final)
+
+
+def _install(tmp: Path, final: Path) -> None:
+    fsync(tmp)
+    tmp.chmod(0o444)
+    os.replace(tmp, final)
+    fsync(final.parent)
+
+
+def _write_months(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    month: str,
+    months: Sequence[str],
+    every: bool,
+    label: str,
+    root: Path,
+) -> dict[str, list[str]]:
+    """One Parquet write of the given months (all rows when ``every``), split by month by DuckDB,
+    each file fsynced, made read-only and renamed into its month's folder."""
+    if not months:
+        return {}
+    tmp = root / table / f".tmp-{label}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    where = "" if every else f"where {month} in ({', '.join(sql_literal(m) for m in months)})"
+    con.execute(
+        f"copy (select *, {month} as {_PART_COLUMN} from stg.main.{quote_ident(table)} {where}) "  # noqa: S608
+        f"to {sql_literal(str(tmp))} (format parquet, partition_by ({_PART_COLUMN}))"
+    )
+    written: dict[str, list[str]] = {}
+    for folder in sorted(tmp.iterdir()):
+        part = folder.name.split("=", 1)[1]
+        dest = root / table / part
+        dest.mkdir(exist_ok=True)
+        for i, file in enumerate(sorted(folder.glob("*.parquet"))):
+            final = dest / f"{label}-{i}.parquet"
+            _install(file, final)
+            written.setdefault(part, []).append(str(final))
+    shutil.rmtree(tmp)
+    return written
