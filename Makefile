@@ -47,8 +47,8 @@ run: setup  ## generate sample data if data/raw is empty, then ingest, build, au
 	@if [ -z "$$(ls -A $(LEDGER_HOME)/data/raw/manifests 2>/dev/null)" ]; then $(BIN)/ledger generate; fi
 	$(BIN)/ledger run
 
-test: setup  ## the default suite: every test not marked slow or scale
-	$(BIN)/pytest -m "not slow and not scale"
+test: setup  ## the default suite: every test not marked slow or scale (tests/scale needs setup-scale)
+	$(BIN)/pytest -m "not slow and not scale" --ignore=tests/scale
 
 test-all: setup-scale lint  ## lint, then every test, slow and scale ones too (what CI runs: .ci/run)
 	$(BIN)/pytest

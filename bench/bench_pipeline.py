@@ -4,7 +4,8 @@ In the same run, on generated data: the polars floor (``scan_csv -> sink_parquet
 same CSV: the least any pipeline that reads it must do); a full ``ledger run`` of 10 M manifest
 rows; one more day (~55 k rows) added to that state; a re-run with nothing changed; ``ledger
 versions``; and a fresh sample-data run. Prints six ``name=value`` lines (and the details as
-JSON) and records them in bench/results/pipeline.json. Targets: full_ratio <= 20,
+JSON, with the disk the one-day version added against the size of the months it changed) and
+records them in bench/results/pipeline.json. Targets: full_ratio <= 20,
 peak_rss_gib <= 3, incremental_share <= 0.10, sample_run_s <= 25, unchanged_run_s <= 10,
 cli_versions_s <= 1.
 """
@@ -22,6 +23,9 @@ import time
 from pathlib import Path
 
 import psutil
+
+from orchestration.paths import LedgerPaths
+from orchestration.publish.parts import files_read_by
 
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER = [sys.executable, "-m", "orchestration.cli"]
@@ -62,6 +66,31 @@ def measure(cmd: list[str], env: dict[str, str], label: str, work: Path) -> dict
     return {"wall_s": round(wall, 2), "peak_rss_gib": round(peak / 2**30, 3)}
 
 
+def version_files(home: Path) -> dict[Path, int]:
+    """Every file of the versions folder (version files, Parquet parts) and its size."""
+    folder = LedgerPaths.from_env(home).versions_dir
+    return {p: p.stat().st_size for p in folder.rglob("*") if p.is_file()}
+
+
+def disk_added(home: Path, before: dict[Path, int]) -> dict[str, float]:
+    """What the latest version added to the disk, against what it changed: the parts of the
+    previous version it does not read (the months it wrote anew)."""
+    paths = LedgerPaths.from_env(home)
+    after = version_files(home)
+    added = sum(size for p, size in after.items() if p not in before)
+    latest = sorted(paths.versions_dir.glob("v*.duckdb"))[-2:]
+    old, new = (files_read_by(p) for p in latest)
+    replaced = sum(before.get(Path(f), 0) for f in old - new)
+    figures = {
+        "added_mib": round(added / 2**20, 1),
+        "changed_months_mib": round(replaced / 2**20, 1),
+        "ratio": round(added / max(replaced, 1), 2),
+        "all_versions_mib": round(sum(after.values()) / 2**20, 1),
+    }
+    print(f"[bench] disk added by the one-day version: {figures}", file=sys.stderr)
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="manifest rows (10 M)")
@@ -90,7 +119,9 @@ def main() -> int:
 
         day = [*LEDGER, "generate", "--day", "2023-11-14", "--rows", str(args.day_rows)]
         subprocess.run(day, env=env, cwd=ROOT, check=True)
+        before = version_files(big)
         results["one_day_run"] = measure([*LEDGER, "run"], env, "one day: ledger run", work)
+        results["one_day_disk"] = disk_added(big, before)
         results["unchanged_run"] = measure([*LEDGER, "run"], env, "unchanged: ledger run", work)
         results["cli_versions"] = measure([*LEDGER, "versions"], env, "cli: ledger versions", work)
 

@@ -46,4 +46,4 @@ def test_ci_runs_exactly_the_readmes_test_command() -> None:
 def test_the_ci_command_runs_every_test_and_make_test_the_default_suite() -> None:
     target = readme_test_command().removeprefix("make ")
     assert recipe(target) == ["$(BIN)/pytest"], "one session, no marker filter: every test"
-    assert recipe("test") == ['$(BIN)/pytest -m "not slow and not scale"']
+    assert recipe("test") == ['$(BIN)/pytest -m "not slow and not scale" --ignore=tests/scale']

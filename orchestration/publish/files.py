@@ -97,7 +97,9 @@ class Written:
 
     row_counts: dict[str, int]
     unique: dict[str, bool]  # natural key -> whether it is unique (a diff need not scan for it)
-    built: str  # delta (parts of unchanged months reused), or full copy (and why)
+    # delta: the previous version's parts of unchanged months reused, the version differs from
+    # it in the logged waybills only (or not: why); or full copy (and why)
+    built: str
     months: dict[str, list[str]]  # waybill table -> the months whose parts were written
 
 
@@ -116,6 +118,7 @@ def write_version_file(staging_db: Path, final: Path, base: Path | None = None) 
             raise VersionError(f"{staging_db}: schema main has no tables to publish")
         reused, why = _base_parts(con, base)
         months: dict[str, list[str]] = {}
+        notes: list[str] = []  # why the version differs in more than the logged waybills
         for table in tables:
             ident = quote_ident(table)
             columns = column_types(con, "stg", table)
@@ -124,8 +127,11 @@ def write_version_file(staging_db: Path, final: Path, base: Path | None = None) 
                 continue
             base_files = reused.get(table)
             if base_files and column_types(con, "base", table) != columns:
-                why, base_files = f"columns of {table} changed", None
-            files, months[table] = write_parts(con, table, columns, label, root, base_files)
+                notes.append(f"columns of {table} changed: written whole")
+                base_files = None
+            files, months[table], missed = write_parts(con, table, columns, label, root, base_files)
+            if missed:
+                notes.append(f"the change log missed rows of {table} in {', '.join(missed)}")
             create_part_view(con, table, files)
         here = con.execute("select current_database()").fetchone()[0]
         views = main_views(con, "stg")
@@ -151,7 +157,11 @@ def write_version_file(staging_db: Path, final: Path, base: Path | None = None) 
     guard_wal(final)  # before the file exists: no moment without the guard
     os.replace(tmp, final)
     fsync(final.parent)
-    return Written(counts, unique, "delta" if why is None else f"full copy ({why})", months)
+    if why is not None:
+        built = f"full copy ({why})"
+    else:
+        built = f"delta; diffed whole: {'; '.join(notes)}" if notes else "delta"
+    return Written(counts, unique, built, months)
 
 
 def _base_parts(

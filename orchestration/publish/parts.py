@@ -79,19 +79,22 @@ def write_parts(
     label: str,
     root: Path,
     base: Sequence[str] | None,
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[str], list[str], list[str]]:
     """The files of ``stg.main.<table>`` for version ``label``: ``base``'s (the previous version's,
     attached as ``base``) for the months that did not change, new ones for the rest.
 
-    Returns the files and the months written."""
+    Returns the files, the months written and of those, the months the change log missed
+    (their row count differed from staging's: the version differs in more than the logged
+    waybills)."""
     month = _month(columns)
     ident = quote_ident(table)
     staged = dict(
         con.execute(f"select {month}, count(*) from stg.main.{ident} group by all").fetchall()  # noqa: S608
     )
     kept: dict[str, list[str]] = {}
+    changed: set[str] = set(staged)
     if base:
-        changed = _changed_months(con, table, month, columns, set(staged))
+        changed = _changed_months(con, table, month, columns, changed)
         rows = dict(
             con.execute(
                 "select file_name, num_rows from parquet_file_metadata(?)", [list(base)]
@@ -108,7 +111,7 @@ def write_parts(
     written = _write_months(con, table, month, rewrite, len(rewrite) == len(staged), label, root)
     parts = kept | written
     files = [f for m in sorted(parts) for f in parts[m]]
-    return files or [_write_empty(con, table, label, root)], rewrite
+    return files or [_write_empty(con, table, label, root)], rewrite, sorted(set(rewrite) - changed)
 
 
 def discard_parts(root: Path, label: str) -> list[Path]:

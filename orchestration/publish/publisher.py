@@ -113,7 +113,11 @@ class Publisher:
         with self.lock():
             recovered = self.recover()
             previous = registry.latest()
-            if previous is not None and previous.fingerprint == fingerprint:
+            if (
+                previous is not None
+                and previous.fingerprint == fingerprint
+                and self._parts_in_place(previous)
+            ):
                 registry.event(
                     "unchanged", previous.version_id, run_id, {"fingerprint": fingerprint}
                 )
@@ -155,6 +159,15 @@ class Publisher:
                 written.built,
                 written.months,
             )
+
+    def _parts_in_place(self, version: Version) -> bool:
+        """Whether the version's Parquet parts are where its views say: after the warehouse
+        folder moved they are not, and the same inputs are published again where it is now."""
+        path = self.registry.version_path(version)
+        try:
+            return all(Path(f).exists() for f in files_read_by(path))
+        except duckdb.Error:  # unreadable (a read-write client holds it): nothing to redo
+            return True
 
     def _delta_base(self, previous: Version | None, code: str) -> Path | None:
         """The latest version's file, when the new one can be built from it: the same code
