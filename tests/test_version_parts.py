@@ -75,6 +75,11 @@ def test_a_version_writes_the_changed_month_and_reads_the_others_from_the_previo
     assert parts(store, 2) == {"2023-08": "v0001", "2023-09": "v0002", "2023-10": "v0001"}
     diff = store.diff(1, 2)["tables"]["fct_shipments"]
     assert (diff["added"], diff["removed"], diff["changed"]) == (1, 0, 1)
+    # the disk it added (`ledger show`): its file and the two September parts it wrote
+    new = sorted(ledger_home.versions_dir.glob("parts/*/*/v0002-*.parquet"))
+    assert [p.parent.name for p in new] == ["2023-09", "2023-09"]
+    version_file = store.version_path(second.version)
+    assert second.version.file_bytes == sum(p.stat().st_size for p in [version_file, *new])
 
     # a corrected re-send moving a waybill from August to October: both months are written
     moved = {"2023-08-07": (date(2023, 10, 20), 7.0)}

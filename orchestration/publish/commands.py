@@ -117,7 +117,8 @@ def _print_version(v: Version) -> None:
     print(f"version      {v.label}{'  (served)' if v.is_served else ''}")
     for name in ("status", "run_id", "created_at", "code_version", "fingerprint", "message"):
         print(f"{name:12} {getattr(v, name) or ''}")
-    size = "" if v.file_bytes is None else f" ({v.file_bytes:,} bytes)"  # a lake: no file
+    # the disk the version added: its file and the Parquet parts it wrote (a lake: no file)
+    size = "" if v.file_bytes is None else f" ({v.file_bytes:,} bytes with the parts it wrote)"
     print(f"file         {v.file_name}{size}")
     val = v.validation
     print(

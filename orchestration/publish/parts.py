@@ -114,9 +114,14 @@ def write_parts(
     return files or [_write_empty(con, table, label, root)], rewrite, sorted(set(rewrite) - changed)
 
 
+def written_by(root: Path, label: str) -> list[Path]:
+    """The part files version ``label`` wrote."""
+    return sorted(root.glob(f"*/*/{label}-*.parquet"))
+
+
 def discard_parts(root: Path, label: str) -> list[Path]:
     """The files a version wrote (its publish was killed or failed before it was served)."""
-    doomed = sorted(root.glob(f"*/*/{label}-*.parquet"))
+    doomed = written_by(root, label)
     for path in doomed:
         path.unlink(missing_ok=True)
     return doomed

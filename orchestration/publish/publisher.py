@@ -32,6 +32,7 @@ from orchestration.publish.parts import (
     parts_root,
     remove_temp_parts,
     sweep_parts,
+    written_by,
 )
 from orchestration.publish.registry import Registry, Version, VersionError, label, parse_version_id
 from orchestration.sql import fsync
@@ -134,7 +135,9 @@ class Publisher:
             try:
                 final = self.dir / file_name
                 written = write_version_file(staging_db, final, self._delta_base(previous, code))
-                registry.record_file(vid, written.row_counts, written.unique, final.stat().st_size)
+                parts = written_by(parts_root(self.dir), final.stem)
+                size = final.stat().st_size + sum(p.stat().st_size for p in parts)
+                registry.record_file(vid, written.row_counts, written.unique, size)
                 fault("version_written")
                 findings += self._serve(vid, pending_ok=True)
             except Exception:

@@ -41,7 +41,7 @@ REGISTRY_DDL = (
         unique_keys text,                   -- JSON {table: its PRIMARY_KEYS key is unique}
         validation text,                    -- JSON summary of the audit
         file_name text not null,
-        file_bytes integer,
+        file_bytes integer,                 -- disk it added: its file and the parts it wrote
         message text
     )""",
     """create table if not exists served_files (
