@@ -38,6 +38,7 @@ WAYBILL_TABLES = ("fct_shipments", "fct_munitions_equivalent", "fct_waybill_vers
 CHANGED = f"select key from stg.{CHANGE_LOG}"  # noqa: S608 - constant
 PARTS_DIR = "parts"
 _PART_COLUMN = "ledger_part"  # the partition column of the write, not stored in the files
+_PARQUET = "format parquet, compression zstd"  # 40 % smaller than snappy for 10 % more time
 _FILES = re.compile(r"'((?:[^']|'')+\.parquet)'")
 
 
@@ -111,7 +112,9 @@ def write_parts(
     written = _write_months(con, table, month, rewrite, len(rewrite) == len(staged), label, root)
     parts = kept | written
     files = [f for m in sorted(parts) for f in parts[m]]
-    return files or [_write_empty(con, table, label, root)], rewrite, sorted(set(rewrite) - changed)
+    if not files:  # an empty table still needs a file to give its view columns
+        files = [_write_one(con, table, "false", root / table / "empty", label)]
+    return files, rewrite, sorted(set(rewrite) - changed)
 
 
 def written_by(root: Path, label: str) -> list[Path]:
@@ -184,17 +187,14 @@ def _changed_months(
     return {r[0] for r in rows}
 
 
-def _write_empty(con: duckdb.DuckDBPyConnection, table: str, label: str, root: Path) -> str:
-    """An empty table still needs a file to give its view columns."""
-    dest = root / table / "empty"
-    dest.mkdir(parents=True, exist_ok=True)
-    tmp, final = root / table / f".tmp-{label}-empty.parquet", dest / f"{label}-0.parquet"
-    con.execute(
-        f"copy (select * from stg.main.{quote_ident(table)} limit 0) "  # noqa: S608
-        f"to {sql_literal(str(tmp))} (format parquet)"
-    )
-    _install(tmp, final)
-    return str(final)
+def _rows_of(part: str) -> str:
+    """The rows of one part, as a filter DuckDB can push into the scan (not ``_month(...) = ``)."""
+    if part == "all":
+        return "true"
+    if part == "none":
+        return "dispatch_date is null"
+    first = f"cast({sql_literal(part + '-01')} as date)"
+    return f"dispatch_date >= {first} and dispatch_date < {first} + interval 1 month"
 
 
 def _install(tmp: Path, final: Path) -> None:
@@ -202,6 +202,19 @@ def _install(tmp: Path, final: Path) -> None:
     tmp.chmod(0o444)
     os.replace(tmp, final)
     fsync(final.parent)
+
+
+def _write_one(
+    con: duckdb.DuckDBPyConnection, table: str, where: str, dest: Path, label: str
+) -> str:
+    dest.mkdir(parents=True, exist_ok=True)
+    tmp, final = dest.parent / f".tmp-{label}-{dest.name}.parquet", dest / f"{label}-0.parquet"
+    con.execute(
+        f"copy (select * from stg.main.{quote_ident(table)} where {where}) "  # noqa: S608
+        f"to {sql_literal(str(tmp))} ({_PARQUET})"
+    )
+    _install(tmp, final)
+    return str(final)
 
 
 def _write_months(
@@ -213,17 +226,17 @@ def _write_months(
     label: str,
     root: Path,
 ) -> dict[str, list[str]]:
-    """One Parquet write of the given months (all rows when ``every``), split by month by DuckDB,
-    each file fsynced, made read-only and renamed into its month's folder."""
-    if not months:
-        return {}
+    """The given months' rows as Parquet, each file fsynced, made read-only and renamed into its
+    month's folder: every row in one write that DuckDB splits by month (a full publish), or one
+    write per month, whose date filter skips the other months' row groups (a delta)."""
+    if not every or len(months) == 1:
+        return {m: [_write_one(con, table, _rows_of(m), root / table / m, label)] for m in months}
     tmp = root / table / f".tmp-{label}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    where = "" if every else f"where {month} in ({', '.join(sql_literal(m) for m in months)})"
     con.execute(
-        f"copy (select *, {month} as {_PART_COLUMN} from stg.main.{quote_ident(table)} {where}) "  # noqa: S608
-        f"to {sql_literal(str(tmp))} (format parquet, partition_by ({_PART_COLUMN}))"
+        f"copy (select *, {month} as {_PART_COLUMN} from stg.main.{quote_ident(table)}) "  # noqa: S608
+        f"to {sql_literal(str(tmp))} ({_PARQUET}, partition_by ({_PART_COLUMN}))"
     )
     written: dict[str, list[str]] = {}
     for folder in sorted(tmp.iterdir()):
