@@ -4,16 +4,17 @@ A version file holds the small tables whole, and a view per waybill-keyed mart o
 Parquet files, one or more per dispatch month (``versions/parts/<table>/<month>/vNNNN-<i>.parquet``,
 named after the version that wrote them). A version built on the previous one (same code and
 columns) writes only the months whose rows changed and reuses the previous version's files for
-the rest, so its disk and time follow the change, not the data: a day added to 10 M shipments
-rewrites one month, not 1.9 GB.
+the rest, so its disk follows the change, not the data: a day added to 10 M shipments writes one
+month (~100 MiB), not every table again (~0.8 GB).
 
 Which months changed: those of the waybills in the change log (``raw.changed_keys``: ingest logs
 every waybill a file added, corrected or took away, and only the publish clears it), in staging
 and in the previous version (a corrected re-send may move a waybill to another month). Then
 every month's row count must equal staging's, or that month is written again too. Any DuckDB
 client reads the views without extension or setup; the price is that they name their files by
-absolute path, so the warehouse folder cannot move without a full publish
-(``ledger run --force`` after changing the code, or a fresh ``LEDGER_HOME``).
+absolute path (DuckDB resolves a relative one against the reader's working folder), so the
+warehouse folder must not move: after a move, ``ledger run --force`` publishes the same inputs
+again with every month written where the warehouse now is (publisher.py).
 """
 
 from __future__ import annotations
