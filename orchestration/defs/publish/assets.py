@@ -122,8 +122,11 @@ def published_version(
         # delta: the latest version's monthly parts, the changed months written anew; else a
         # full copy (why)
         "built": result.built or "n/a (unchanged)",
-        # waybill table -> the dispatch months whose Parquet parts this version wrote
-        "months_written": dg.MetadataValue.json(result.months),
+        # per waybill table, the dispatch months whose Parquet parts this version wrote
+        "months_written": "; ".join(
+            f"{table}: {', '.join(months) or 'none'}" for table, months in result.months.items()
+        )
+        or "n/a (unchanged)",
         "served_path": dg.MetadataValue.path(str(store.serving)),
         "code_version": version.code_version,
         "fingerprint": version.fingerprint,
