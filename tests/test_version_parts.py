@@ -12,7 +12,7 @@ import pytest
 
 from orchestration.paths import LedgerPaths
 from orchestration.publish.parts import files_read_by
-from orchestration.publish.store import VersionStore
+from orchestration.publish.store import VersionStore, change_summary
 
 MONTHS = {"2023-08": date(2023, 8, 1), "2023-09": date(2023, 9, 1), "2023-10": date(2023, 10, 1)}
 # waybill -> (dispatch date, tonnes): 50 a month
@@ -156,3 +156,6 @@ def test_a_moved_warehouse_publishes_the_same_inputs_again_in_full(
     assert all(f.startswith(str(moved)) for f in files_read_by(paths.serving_db))
     assert store.query("select count(*) from fct_shipments")[1] == [(150,)]
     assert publish(store, "run-1").status == "unchanged"
+    # what the publish step and the report show: no diff against the unreadable v0001, not a crash
+    (error,) = change_summary(store, 1, 2).values()
+    assert error.startswith("v0001 cannot be read: IO Error: No files found that match the pattern")

@@ -21,7 +21,13 @@ from orchestration.publish.guard import Finding, holder_name, write_lock_holder
 from orchestration.publish.lake import LakeStore
 from orchestration.publish.lake_catalog import LakeSettings
 from orchestration.publish.publisher import Publisher
-from orchestration.publish.registry import Registry, Version, VersionError, parse_version_id
+from orchestration.publish.registry import (
+    Registry,
+    Version,
+    VersionError,
+    label,
+    parse_version_id,
+)
 from orchestration.sql import connect
 from orchestration.storage import StorageError
 
@@ -183,12 +189,15 @@ def change_summary(
     """Counts of the changed tables only, as the publish step and the report show them.
 
     ``{"error": ...}`` instead of raising: a concurrent ``ledger gc`` may have removed the old
-    version meanwhile, and neither caller should fail for that.
+    version meanwhile, or its Parquet parts are not where its views say (the warehouse moved),
+    and neither caller should fail for that.
     """
     try:
         tables = store.diff(old, new, sample=3, scope=scope)["tables"]
     except VersionError as exc:
         return {"error": str(exc)}
+    except duckdb.IOException as exc:
+        return {"error": f"{label(old)} cannot be read: {str(exc).splitlines()[0]}"}
     return {
         name: {k: d[k] for k in CHANGE_KINDS}
         for name, d in tables.items()
