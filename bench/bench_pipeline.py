@@ -26,6 +26,7 @@ import psutil
 
 from orchestration.paths import LedgerPaths
 from orchestration.publish.parts import files_read_by
+from orchestration.run_output import STAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER = [sys.executable, "-m", "orchestration.cli"]
@@ -63,6 +64,10 @@ def measure(cmd: list[str], env: dict[str, str], label: str, work: Path) -> dict
         sys.stderr.write(log.read_text(errors="replace")[-4000:])
         raise SystemExit(f"[bench] {label} failed with exit code {proc.returncode} (log: {log})")
     print(f"[bench] {label}: {wall:.1f} s, peak RSS {peak / 2**30:.2f} GiB", file=sys.stderr)
+    # where the time went: the run's own one-line summary per stage (ingest, build, audit, ...)
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith(STAGES):
+            print(f"[bench]   {line}", file=sys.stderr)
     return {"wall_s": round(wall, 2), "peak_rss_gib": round(peak / 2**30, 3)}
 
 
