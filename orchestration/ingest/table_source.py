@@ -132,16 +132,8 @@ class TableSource:
         keys = ", ".join(quote_ident(c) for c in self.dedupe_columns)
         others = [c for c in self.columns if c not in self.dedupe_columns]
         # Of rows with equal canonical values the first keeps its raw spellings; rows equal to
-        # already loaded ones go too. Only rows whose hash of those values is not unique can
-        # have an equal row, so only they go through the exact (wide, spilling) aggregate:
-        # 7.8 s instead of 11.2 s for 2 M rows, against 5.1 s for the insert alone. A file
-        # without such rows (the usual case) skips it: 21 s instead of 33 s for 10 M rows.
-        (repeats,) = con.execute(
-            f"select count(*) from (select hash({keys}) as h from read_parquet(?)"  # noqa: S608 - identifiers are constants, quoted
-            " group by h having count(*) > 1)",
-            [accepted],
-        ).fetchone()
-        distinct = _distinct_rows(keys, others, repeated=bool(repeats))
+        # already loaded ones go too (the anti-join below).
+        distinct = _distinct_rows(con, accepted, keys, others)
         same = " and ".join(
             f"m.{quote_ident(c)} is not distinct from c.{quote_ident(c)}"
             for c in self.dedupe_columns
@@ -168,18 +160,31 @@ class TableSource:
         )
 
 
-def _distinct_rows(keys: str, others: Sequence[str], repeated: bool) -> str:
-    """SQL over ``read_parquet(?)``: one row per set of equal canonical values (``keys``), the
-    one read first; without ``repeated`` hashes of the keys every row is already distinct."""
+def _distinct_rows(
+    con: duckdb.DuckDBPyConnection, accepted: str, keys: str, others: Sequence[str]
+) -> str:
+    """SQL over ``read_parquet(?)`` (the accepted rows): one row per set of equal canonical
+    values (``keys``), the one read first.
+
+    Only rows whose hash of those values is not unique can have an equal row, so only they go
+    through the exact (wide, spilling) aggregate: 7.8 s instead of 11.2 s for 2 M rows, against
+    5.1 s for the insert alone. A file without such rows (the usual case, found by a count over
+    the key columns only) skips it: 21 s instead of 33 s for 10 M rows.
+    """
+    hashed = f"select *, hash({keys}) as h from read_parquet(?)"  # noqa: S608 - quoted
+    repeated = "select h from hashed group by h having count(*) > 1"
     kept = ", ".join(map(quote_ident, others))
-    if not repeated:
+    (repeats,) = con.execute(
+        f"with hashed as ({hashed}) select count(*) from ({repeated})",  # noqa: S608 - quoted
+        [accepted],
+    ).fetchone()
+    if not repeats:
         return f"select {keys}, source_row, {kept} from read_parquet(?)"  # noqa: S608 - quoted
     firsts = ", ".join(
         f"arg_min_null({quote_ident(c)}, source_row) as {quote_ident(c)}" for c in others
     )
     return (
-        f"with hashed as not materialized (select *, hash({keys}) as h from read_parquet(?)),"  # noqa: S608 - quoted
-        " repeated as (select h from hashed group by h having count(*) > 1)"
+        f"with hashed as not materialized ({hashed}), repeated as ({repeated})"  # noqa: S608
         f" select {keys}, source_row, {kept} from hashed where h not in (select h from repeated)"
         f" union all select {keys}, min(source_row) as source_row, {firsts} from hashed"
         " where h in (select h from repeated) group by all"
