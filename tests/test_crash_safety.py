@@ -1,8 +1,8 @@
 """kill -9 of `ledger run` during ingest and dbt: the served version stays, the next run heals.
 
 Publish-time kills are covered in test_versions_crash.py; these kill the real CLI process at
-the two earlier phases, detected from evidence (the ingest scratch folder, the dbt child
-holding the staging database), not from timing.
+the two earlier phases, detected from evidence (the ingest scratch folder, dbt's log of a
+node it started writing), not from timing.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import pytest
 from orchestration.defs.resources import LedgerResource
 from orchestration.ingest.loader import ingest_source
 from orchestration.ingest.table_source import MANIFESTS
-from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.paths import DBT_PROJECT_DIR, PROJECT_ROOT, LedgerPaths
 from orchestration.publish.publisher import FAULT_ENV
 from orchestration.publish.registry import Version
 from orchestration.publish.store import VersionStore
@@ -90,30 +91,30 @@ def in_ingest(paths: LedgerPaths) -> Callable[[psutil.Process], bool]:
 
 
 def dbt_writing(paths: LedgerPaths) -> Callable[[psutil.Process], bool]:
-    """`dbt build` is a child of the run; it counts once it holds the staging database open."""
+    """dbt runs in the run's process and logs to its step's target folder: it counts once that
+    log shows a seed, snapshot or model started (each writes the staging database)."""
+    since = time.time()
+    writing = re.compile(r"START (seed file|snapshot|sql \w+ model)")
 
-    def reached(run: psutil.Process) -> bool:
-        for child in run.children(recursive=True):
-            try:
-                if "build" in child.cmdline() and any(
-                    Path(f.path) == paths.staging_db for f in child.open_files()
-                ):
+    def reached(_run: psutil.Process) -> bool:
+        for log in (DBT_PROJECT_DIR / "target").glob("*_dbt_assets-*/dbt.log"):
+            with contextlib.suppress(OSError):
+                if log.stat().st_mtime >= since and writing.search(log.read_text()):
                     return True
-            except psutil.Error:
-                continue
         return False
 
     return reached
 
 
-def running_dbt_builds(processes: list[psutil.Process]) -> list[psutil.Process]:
+def holding(processes: list[psutil.Process], path: Path) -> list[psutil.Process]:
+    """Those of ``processes`` still alive with ``path`` open."""
     found = []
     for process in processes:
-        try:
-            if process.status() != psutil.STATUS_ZOMBIE and "build" in process.cmdline():
+        with contextlib.suppress(psutil.Error):
+            if process.status() != psutil.STATUS_ZOMBIE and any(
+                Path(f.path) == path for f in process.open_files()
+            ):
                 found.append(process)
-        except psutil.Error:
-            continue
     return found
 
 
@@ -164,17 +165,12 @@ def test_kill_9_during_ingest_and_dbt_keeps_v1_and_the_next_run_publishes_v2(
 
     kill_run_when(env, tmp_path / "ingest.log", in_ingest(paths))
     assert_served_is(paths, v1)
-    orphans = kill_run_when(env, tmp_path / "dbt.log", dbt_writing(paths))
+    children = kill_run_when(env, tmp_path / "dbt.log", dbt_writing(paths))
     assert_served_is(paths, v1)
-    # the orphaned `dbt build` still holds the staging write lock: the next run must wait for it
-    assert running_dbt_builds(orphans)
+    # dbt ran inside the killed process: nothing it started is left writing the staging database
+    assert holding(children, paths.staging_db) == []
 
-    try:
-        again = ledger(env, "run")
-    finally:
-        for orphan in running_dbt_builds(orphans):
-            with contextlib.suppress(psutil.Error):
-                orphan.kill()
+    again = ledger(env, "run")
     assert again.returncode == 0, again.stderr[-3000:]
     assert list(paths.warehouse_dir.glob("ingest-*")) == []  # the killed run's scratch is swept
     # the two killed runs no longer show as STARTED: the next run marked them failed, and said so

@@ -13,13 +13,13 @@ from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.scheduler.instigation import TickStatus
 
 from orchestration.cli import build_parser
+from orchestration.dbt_in_process import DBT_VARS, manifest
 from orchestration.definitions import defs
-from orchestration.defs.dbt.resources import DBT_VARS
 from orchestration.defs.jobs import raw_files_sensor
 from orchestration.defs.resources import LedgerResource
 from orchestration.instance import DAGSTER_YAML, dagster_instance
 from orchestration.launch import BuildPlan, build_request
-from orchestration.paths import PROJECT_ROOT, LedgerPaths
+from orchestration.paths import DBT_PROJECT_DIR, PROJECT_ROOT, LedgerPaths
 
 
 def test_definitions_load_with_job_schedule_sensor() -> None:
@@ -220,18 +220,23 @@ def test_no_intermediate_model_reads_a_mart() -> None:
         )
 
 
-def test_dbt_commands_start_without_an_in_process_adapter(tmp_path: Path) -> None:
-    """The dbt resource the jobs use runs dbt without building a dbt adapter in this process
-    first (dagster-dbt does, for metadata the ledger does not fetch): the command still works."""
+def test_dbt_commands_run_in_this_process_on_one_parse(tmp_path: Path) -> None:
+    """The dbt resource's `invoke` runs dbt in the calling process (no `dbt` process to start
+    per command) and reuses the project parsed once, until a project file changes."""
     dbt = defs.resources["dbt"]
-    invocation = dbt.cli(
+    run, _ = dbt.invoke(
         ["ls", "--select", "fct_shipments", "--resource-type", "model", *DBT_VARS],
         target_path=tmp_path / "target",
-    ).wait()
-    assert invocation.is_successful()
-    assert invocation.adapter is None
-    listed = invocation.get_artifact("manifest.json")["nodes"]
-    assert "model.shipment_ledger.fct_shipments" in listed
+    )
+    assert run.success, run.errors
+    assert {event["info"]["pid"] for event in run.events} == {os.getpid()}
+    assert any(e["info"]["msg"].endswith("marts.shipments.fct_shipments") for e in run.events)
+    assert (tmp_path / "target" / "dbt.log").exists()
+    parsed = manifest(DBT_PROJECT_DIR)
+    assert manifest(DBT_PROJECT_DIR) is parsed
+    model = DBT_PROJECT_DIR / "models" / "marts" / "shipments" / "fct_shipments.sql"
+    os.utime(model)  # an edit: the next command parses again
+    assert manifest(DBT_PROJECT_DIR) is not parsed
 
 
 def test_a_build_for_changed_files_leaves_out_what_they_do_not_feed() -> None:

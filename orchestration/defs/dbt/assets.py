@@ -10,19 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import (
-    DagsterDbtTranslator,
-    DbtCliInvocation,
-    DbtCliResource,
-    DbtProject,
-    dbt_assets,
-)
+from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
 
-# Not re-exported by dagster_dbt, but the function its check specs are built with: using it
-# keeps each test on the same model as the dbt_tests spec that LedgerDbtTranslator declares.
-from dagster_dbt.asset_utils import get_asset_check_key_for_test
+# Not re-exported by dagster_dbt: the function its check specs are built with (using it keeps
+# each test on the same model as the dbt_tests spec that LedgerDbtTranslator declares), the
+# selection an in-process command ran with, and its converter of dbt's structured events.
+from dagster_dbt.asset_utils import DbtCliInvocationPartialParams, get_asset_check_key_for_test
+from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
 from orchestration.code_version import code_version
+from orchestration.dbt_in_process import DBT_VARS, DbtRun
 from orchestration.defs.dbt.metadata import (
     column_types,
     dbt_tests_description,
@@ -30,7 +27,7 @@ from orchestration.defs.dbt.metadata import (
     tests_by_asset,
     with_column_types,
 )
-from orchestration.defs.dbt.resources import DBT_VARS, dbt_project, keep_parse_cache
+from orchestration.defs.dbt.resources import LedgerDbtCliResource, dbt_project
 from orchestration.defs.partitions import dispatch_months
 from orchestration.defs.resources import LedgerResource
 from orchestration.incremental import (
@@ -183,7 +180,7 @@ def _model_check(key: dg.AssetCheckKey, tests: list[tuple[str, str, int]]) -> dg
 
 
 def _generate_docs(
-    dbt: DbtCliResource, ledger: LedgerResource, target: Path, code: str
+    dbt: LedgerDbtCliResource, ledger: LedgerResource, target: Path, code: str
 ) -> Path | None:
     """Static dbt docs (one self-contained HTML) next to GX Data Docs, rebuilt when the code
     changed (models, YAML descriptions, seeds: all in the code version); else None.
@@ -194,7 +191,11 @@ def _generate_docs(
     stamp = out / ".code_version"
     if (out / "index.html").exists() and stamp.exists() and stamp.read_text() == code:
         return None
-    dbt.cli(["docs", "generate", "--static", "--no-compile", *DBT_VARS], target_path=target).wait()
+    docs, _ = dbt.invoke(
+        ["docs", "generate", "--static", "--no-compile", *DBT_VARS], target_path=target
+    )
+    if not docs.success:
+        raise dg.Failure(f"dbt docs generate failed: {'; '.join(docs.errors)}")
     out.mkdir(parents=True, exist_ok=True)
     for name in ("static_index.html", "manifest.json", "catalog.json"):
         shutil.copy2(target / name, out / ("index.html" if name == "static_index.html" else name))
@@ -217,11 +218,10 @@ def _prune_targets(current: Path, keep: int = KEEP_TARGETS) -> None:
 
 
 def _build(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, ledger: LedgerResource, part: str
+    context: dg.AssetExecutionContext, dbt: LedgerDbtCliResource, ledger: LedgerResource, part: str
 ) -> Iterator[Any]:
     """One dbt build of the selected models and their tests, into the staging database only."""
-    # dbt reads the database path from the environment (profiles.yml) and dagster-dbt passes
-    # os.environ on (its CLI resource takes no env): point it at this home.
+    # dbt reads the database path from the environment (profiles.yml): point it at this home.
     os.environ["LEDGER_STAGING_DB"] = str(ledger.paths.staging_db)
     code = code_version()
     with ledger.staging() as con:
@@ -238,21 +238,21 @@ def _build(
     )
     # incremental: heavy tests on the big models see the rebuilt waybills only (changed_waybills)
     args = ["build", *DBT_VARS, *(["--full-refresh"] if full else [])]
-    invocation = dbt.cli(args, context=context, raise_on_error=False)
+    run, params = dbt.invoke(args, context=context)
+    if not (run.target_path / "run_results.json").exists():  # e.g. a profile or project error
+        raise dg.Failure(f"dbt build stopped before any node, nothing is published: {run.errors}")
     # Models are yielded once dbt is done: only then can the database tell their column types.
-    built = list(_node_events(invocation))
-    keep_parse_cache(invocation.target_path)
+    built = list(_node_events(run, params, context))
     with ledger.staging(read_only=True) as con:
         types = column_types(con)
-    manifest = invocation.get_artifact("manifest.json")
-    yield from with_column_types(built, context.assets_def, manifest, types)
-    run_results = invocation.get_artifact("run_results.json")
+    yield from with_column_types(built, context.assets_def, params.manifest, types)
+    run_results = run.artifact("run_results.json")
     summary = _record_dbt_tests(ledger, context.run_id, run_results)
     context.log.info(f"dbt tests: {summary}")
     by_asset = _tests_by_asset(run_results)
     for key in sorted(context.selected_asset_check_keys, key=str):
         yield _model_check(key, by_asset.get(key.asset_key, []))
-    if not invocation.is_successful():
+    if not run.success:
         failing = sorted(
             r["unique_id"].split(".")[2]
             for r in run_results.get("results", [])
@@ -260,7 +260,7 @@ def _build(
         )
         raise dg.Failure(
             description="dbt build failed, nothing is published; failing: "
-            + (", ".join(failing) or "see the dbt log"),
+            + (", ".join(failing) or "; ".join(run.errors) or "see the dbt log"),
             metadata={"dbt_tests": dg.MetadataValue.json(summary)},
         )
     with ledger.staging() as con:
@@ -268,28 +268,32 @@ def _build(
             con, context.run_id, code, full, started, datetime.now(UTC).replace(tzinfo=None), part
         )
     if part == REST:  # the last dbt step: the catalog then sees every model built
-        docs = _generate_docs(dbt, ledger, invocation.target_path, code)
+        docs = _generate_docs(dbt, ledger, run.target_path, code)
         context.log.info(f"dbt docs written to {docs}" if docs else "dbt docs up to date")
-    _prune_targets(invocation.target_path)
+    _prune_targets(run.target_path)
 
 
-def _node_events(invocation: DbtCliInvocation) -> Iterator[Any]:
+def _node_events(
+    run: DbtRun, params: DbtCliInvocationPartialParams, context: dg.AssetExecutionContext
+) -> Iterator[Any]:
     """Dagster events for the models, seeds and snapshots dbt built; none for its tests.
 
-    Tests become one ``dbt_tests`` result per model (below, from run_results.json). Passed
-    through dagster-dbt's ``stream()``, each test found no per-test check and was logged as a
-    warning instead: ~430 event-log writes a sample run, each a line in the UI's run log.
+    Tests become one ``dbt_tests`` result per model (below, from run_results.json). Converted
+    one by one, each test found no per-test check and was logged as a warning instead: ~430
+    event-log writes a sample run, each a line in the UI's run log.
     """
-    for message in invocation.stream_raw_events():
-        unique_id = message.raw_event["data"].get("node_info", {}).get("unique_id", "")
-        if unique_id.startswith(("test.", "unit_test.")):
+    for raw in run.events:
+        unique_id = raw["data"].get("node_info", {}).get("unique_id", "")
+        if not unique_id or unique_id.startswith(("test.", "unit_test.")):
             continue
-        yield from message.to_default_asset_events(
-            manifest=invocation.manifest,
-            dagster_dbt_translator=invocation.dagster_dbt_translator,
-            context=invocation.context,
-            target_path=invocation.target_path,
-            project=invocation.project,
+        yield from DbtCoreCliEventMessage(
+            raw_event=raw, event_history_metadata={}
+        ).to_default_asset_events(
+            manifest=params.manifest,
+            dagster_dbt_translator=params.dagster_dbt_translator,
+            context=context,
+            target_path=run.target_path,
+            project=params.dbt_project,
         )
 
 
@@ -314,7 +318,7 @@ def _queue_partition_months(context: dg.AssetExecutionContext, con: Any) -> int:
     exclude=f"source:{RAW_SOURCE}+",
 )
 def reference_dbt_assets(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, ledger: LedgerResource
+    context: dg.AssetExecutionContext, dbt: LedgerDbtCliResource, ledger: LedgerResource
 ) -> Iterator[Any]:
     """Seeds, their snapshots and the models over them alone: they change with the code only,
     so a run for changed files leaves them out (launch.py) unless the code changed."""
@@ -329,7 +333,7 @@ def reference_dbt_assets(
     exclude=f"+tag:{MONTHLY}",
 )
 def ledger_dbt_assets(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, ledger: LedgerResource
+    context: dg.AssetExecutionContext, dbt: LedgerDbtCliResource, ledger: LedgerResource
 ) -> Iterator[Any]:
     """Everything else: dimensions, claims, aggregates over the monthly tables."""
     yield from _build(context, dbt, ledger, REST)
@@ -345,7 +349,7 @@ def ledger_dbt_assets(
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def monthly_dbt_assets(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, ledger: LedgerResource
+    context: dg.AssetExecutionContext, dbt: LedgerDbtCliResource, ledger: LedgerResource
 ) -> Iterator[Any]:
     """fct_shipments and fct_munitions_equivalent, partitioned by dispatch month, with the
     staging views and consignment models of manifest rows they read (one row per waybill

@@ -1,97 +1,68 @@
-"""The dbt project and the dbt CLI resource every dbt step runs through."""
+"""The dbt project and the dbt resource every dbt step runs through."""
 
-import importlib.metadata
-import os
 import shutil
 import sys
 from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource, DbtProject
-from packaging.version import Version
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 
-from orchestration.paths import DBT_PROJECT_DIR, LedgerPaths
+# Not re-exported by dagster_dbt: the selection dagster-dbt's own `cli` derives from the step
+# (its assets, checks and partitions), so an in-process command selects exactly the same nodes.
+from dagster_dbt.asset_utils import (
+    DbtCliInvocationPartialParams,
+    extract_runtime_selection_from_args,
+    get_updated_cli_invocation_params_for_context,
+)
 
-# The venv's dbt, even when the venv is not on PATH (`.venv/bin/ledger run`, IDEs, CI).
+from orchestration.dbt_in_process import DbtRun, invoke, manifest, project_mtime
+from orchestration.paths import DBT_PROJECT_DIR
+
+# For ad-hoc `cli` commands: the venv's dbt, even when the venv is not on PATH.
 DBT_EXECUTABLE = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
 
 
 class LedgerDbtCliResource(DbtCliResource):
-    """dagster-dbt's CLI resource without two start-up costs it pays on every command.
+    """dagster-dbt's dbt resource; the ledger's steps run their commands in their own process
+    (``invoke``), on a project parsed once per process (orchestration/dbt_in_process.py).
 
-    dagster-dbt 0.29 has no public setting for either (the engine detection came with
-    dagster-io/dagster#31337); these private overrides are the one place we reach inside it.
+    ``cli``, a ``dbt`` process per command, stays for ad-hoc use: each costs ~3.5 s of start-up
+    and manifest load that ``invoke`` pays once.
     """
 
-    @cached_property
-    def _cli_version(self) -> Version:
-        """dbt-core is installed in this venv (pinned in uv.lock): read its version from there.
-
-        dagster-dbt otherwise starts ``dbt --version`` in a subprocess before the first command
-        of every run, only to learn that it is dbt-core and not Fusion: 3 s a run.
-        """
-        return Version(importlib.metadata.version("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
-        """No in-process dbt adapter: only ``fetch_row_counts`` and ``fetch_column_metadata``
-        use it, and the ledger reads column types from DuckDB itself (``metadata.py``).
-
-        dagster-dbt builds one before every command (profile, project, the 541 macros): 3 s
-        each, four times in a first run (three builds and the docs), twice in a one-day run.
-        """
-        return None
-
-
-# Every invocation (this parse, builds, docs) passes the same vars: dbt re-parses the whole
-# project (~8 s) when they differ from the last parse's. `changed_only` scopes tests to what an
-# incremental build rebuilt (macros/incremental.sql) and does nothing under --full-refresh.
-DBT_VARS = ["--vars", "{changed_only: true}"]
-
-
-def _manifest_is_stale(project: DbtProject) -> bool:
-    """Cheap: an mtime walk of the project, no dbt."""
-    manifest = project.manifest_path
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    for folder in ("models", "seeds", "macros", "snapshots", "tests"):
-        sources.extend((DBT_PROJECT_DIR / folder).rglob("*"))
-    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+    def invoke(
+        self,
+        args: Sequence[str],
+        *,
+        context: dg.AssetExecutionContext | None = None,
+        target_path: Path | None = None,
+    ) -> tuple[DbtRun, DbtCliInvocationPartialParams]:
+        """Run ``args`` for the step's selection (when given a context) and return the run
+        with the manifest and translator its events convert with."""
+        cleaned, selects, excludes = extract_runtime_selection_from_args(args)
+        params = get_updated_cli_invocation_params_for_context(
+            context=context,
+            manifest={},
+            dagster_dbt_translator=DagsterDbtTranslator(),  # the step's own, with a context
+            runtime_selects=selects,
+            runtime_excludes=excludes,
+        )
+        if params.indirect_selection:
+            cleaned = [*cleaned, "--indirect-selection", params.indirect_selection]
+        project_dir = Path(
+            params.dbt_project.project_dir if params.dbt_project else self.project_dir
+        )
+        target = target_path or project_dir / self._get_unique_target_path(context=context)
+        return invoke([*cleaned, *params.selection_args], project_dir, target), params
 
 
-def _parse(project: DbtProject) -> None:
-    # Parse with the same profile env as the runs, or dbt discards its partial-parse
-    # cache (~10 s). dagster-dbt's CLI resource takes no env: it passes os.environ on.
-    os.environ.setdefault("LEDGER_STAGING_DB", str(LedgerPaths.from_env().staging_db))
-    LedgerDbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
-        ["parse", "--quiet", *DBT_VARS], target_path=project.target_path
-    ).wait()
-
-
-def keep_parse_cache(step_target: Path) -> None:
-    """Make a step's partial-parse file the one the next dbt step starts from.
-
-    dagster-dbt copies ``target/partial_parse.msgpack`` into each step's own target folder and
-    never back. dbt discards it when the profile (the staging path, so the home) or the
-    ``--vars`` differ from when it was written, which the import-time parse cannot match: each
-    of a run's dbt steps then parsed the whole project again (~10 s idle, ~40 s loaded).
-    """
-    fresh = step_target / PARTIAL_PARSE_FILE
-    if not fresh.exists():
-        return
-    shared = dbt_project.project_dir / dbt_project.target_path / PARTIAL_PARSE_FILE
-    scratch = shared.with_name(f".{PARTIAL_PARSE_FILE}.{os.getpid()}")
-    shutil.copyfile(fresh, scratch)
-    os.replace(scratch, shared)  # atomic: a concurrent step copies the old or the new file
-
-
-PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=Path("target"))
-# dagster-dbt's `prepare_if_dev()` parses under `dagster dev` only, and its preparer runs the
-# `dbt` on PATH (absent when the venv is not activated, and DbtProject takes no preparer of
-# ours in 0.29). A fresh clone, `ledger run` and the tests need a manifest too: parse when it
-# is missing or older than a project file; an unchanged project costs an mtime walk.
-if dbt_project.preparer.using_dagster_dev() or _manifest_is_stale(dbt_project):
-    _parse(dbt_project)
+# The dbt assets load target/manifest.json at import: parse when it is missing or older than a
+# project file (a fresh clone, an edited model); an unchanged project costs an mtime walk.
+# dagster-dbt's `prepare_if_dev()` would parse under `dagster dev` only, with the `dbt` on PATH.
+if (
+    not dbt_project.manifest_path.exists()
+    or dbt_project.manifest_path.stat().st_mtime < project_mtime(DBT_PROJECT_DIR)
+):
+    manifest(DBT_PROJECT_DIR)

@@ -1,0 +1,162 @@
+"""dbt commands in this process, through dbt's programmatic API, on a project parsed once.
+
+dagster-dbt's ``DbtCliResource.cli`` starts a ``dbt`` process per command, and each pays
+Python start-up, dbt's imports and a manifest load: ~3.5 s a command, four in a first run
+(three builds and the docs), and a whole re-parse (~4.5 s) in a new ledger home. Here the
+project is parsed once per process and the commands reuse that manifest, as dbt documents
+(docs.getdbt.com/reference/programmatic-invocations, "Reusing objects").
+
+dbt is imported on first use only: the read-only CLI and the definitions import never pay it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dbt.contracts.graph.manifest import Manifest
+
+# Every command passes the same vars: dbt re-parses the whole project when they differ from the
+# parse's. `changed_only` scopes tests to what an incremental build rebuilt
+# (macros/incremental.sql) and does nothing under --full-refresh.
+DBT_VARS = ["--vars", "{changed_only: true}"]
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+# Profile settings that differ between ledger homes but not in what a parse produces (the
+# database is named after the file, `staging`, in every home). dbt keys its partial-parse cache
+# on the rendered profile, so the parse leaves them unset: one cache serves every home.
+PROFILE_ENV = ("LEDGER_STAGING_DB", "LEDGER_DUCKDB_MEMORY_LIMIT")
+PROJECT_FOLDERS = ("models", "seeds", "macros", "snapshots", "tests")
+
+
+@dataclass
+class DbtRun:
+    """One finished dbt command: its structured-log events (as dbt's JSON log writes them)
+    and the target folder holding its artifacts."""
+
+    args: list[str]
+    target_path: Path
+    success: bool
+    events: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def artifact(self, name: str) -> dict[str, Any]:
+        return json.loads((self.target_path / name).read_bytes())
+
+
+def project_mtime(project_dir: Path) -> float:
+    """Newest modification time of the files a parse reads: an mtime walk, no dbt."""
+    sources = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    for folder in PROJECT_FOLDERS:
+        sources.extend((project_dir / folder).rglob("*"))
+    return max(p.stat().st_mtime for p in sources if p.is_file())
+
+
+_parsed: dict[Path, tuple[float, Manifest]] = {}
+
+
+def manifest(project_dir: Path) -> Manifest:
+    """The parsed project, parsed again only when one of its files changed."""
+    newest = project_mtime(project_dir)
+    cached = _parsed.get(project_dir)
+    if cached is None or cached[0] != newest:
+        _parsed[project_dir] = (newest, parse(project_dir))
+    return _parsed[project_dir][1]
+
+
+def parse(project_dir: Path) -> Manifest:
+    """``dbt parse`` into ``target/`` (manifest.json, which the dbt assets load, and the
+    partial-parse cache), each file replaced atomically: a concurrent process reads the old
+    file or the new one, never half of one."""
+    from dbt.cli.main import dbtRunner
+
+    shared = project_dir / "target"
+    shared.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="dbt-parse-", dir=shared) as scratch:
+        if (shared / PARTIAL_PARSE_FILE).exists():
+            shutil.copyfile(shared / PARTIAL_PARSE_FILE, Path(scratch) / PARTIAL_PARSE_FILE)
+        with _profile_env_unset():
+            result = dbtRunner().invoke(
+                ["parse", *DBT_VARS, *_common_args(project_dir, Path(scratch))]
+            )
+        if not result.success:
+            raise RuntimeError(f"dbt parse of {project_dir} failed: {result.exception}")
+        for name in ("manifest.json", PARTIAL_PARSE_FILE):
+            if (Path(scratch) / name).exists():
+                os.replace(Path(scratch) / name, shared / name)
+    return result.result
+
+
+def invoke(
+    args: Sequence[str], project_dir: Path, target_path: Path, *, echo: bool = True
+) -> DbtRun:
+    """Run one dbt command on the parsed project; dbt's log goes to ``target_path/dbt.log``.
+
+    ``echo`` prints each event's line to stdout, as dagster-dbt does: the step's captured
+    output then reads like dbt's console.
+    """
+    from dbt.cli.main import dbtRunner
+    from dbt_common.events.functions import msg_to_dict
+
+    run = DbtRun(list(args), target_path, success=False)
+
+    def collect(message: Any) -> None:
+        event = msg_to_dict(message)
+        run.events.append(event)
+        if event["info"]["level"] == "error":
+            run.errors.append(event["info"]["msg"])
+        if echo and event["info"]["level"] in ("info", "warn", "error"):
+            sys.stdout.write(event["info"]["msg"] + "\n")
+
+    runner = dbtRunner(manifest=manifest(project_dir), callbacks=[collect])
+    with _released_database():
+        result = runner.invoke([*args, *_common_args(project_dir, target_path)])
+    if result.exception is not None:
+        run.errors.append(str(result.exception))
+    run.success = result.success and not run.errors
+    return run
+
+
+def _common_args(project_dir: Path, target_path: Path) -> list[str]:
+    return [
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--target-path",
+        str(target_path),
+        "--log-path",
+        str(target_path),
+        "--quiet",  # the console; the callbacks and dbt.log still get every event
+        "--no-send-anonymous-usage-stats",
+    ]
+
+
+@contextmanager
+def _profile_env_unset() -> Iterator[None]:
+    saved = {name: os.environ.pop(name) for name in PROFILE_ENV if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+@contextmanager
+def _released_database() -> Iterator[None]:
+    """dbt-duckdb keeps the database file open after a command (``keep_open``), which would
+    stop this process from opening it read-only or with other settings: close it after each
+    command, as dbt-duckdb's maintainers advise for programmatic runs (dbt-duckdb#616)."""
+    try:
+        yield
+    finally:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+        DuckDBConnectionManager.close_all_connections()
