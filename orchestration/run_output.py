@@ -202,7 +202,7 @@ def reporter_logger(reporter: StageReporter) -> dg.LoggerDefinition:
 
 
 class DbtProgress(io.TextIOBase):
-    """Swallows what dagster-dbt echoes of dbt (one line per node and test); on a terminal,
+    """Swallows the dbt lines the dbt steps echo (one per node and test); on a terminal,
     shows ``dbt build 123/435`` on one rewritten line instead."""
 
     def __init__(self, out: TextIO, interactive: bool) -> None:
