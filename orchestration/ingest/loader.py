@@ -36,8 +36,6 @@ from orchestration.inputs import (
 from orchestration.sql import transaction
 from orchestration.staging import StagingAccess
 
-# Caps DuckDB while it deduplicates a big file: it spills to disk instead of growing.
-INSERT_MEMORY_LIMIT = "1500MB"
 SCRATCH_PREFIX = "ingest-"  # + pid + "-": scratch folders under data/warehouse
 
 
@@ -115,7 +113,6 @@ def ingest_source(ledger: StagingAccess, source: Source, log: Log, warn: Log) ->
             else:
                 staged = _stage(source, path, outcome, scratch, warn)
             with ledger.staging() as con, transaction(con):
-                con.execute(f"set memory_limit = '{INSERT_MEMORY_LIMIT}'")
                 if previous is not None:
                     forget_file(con, source, name, previous[0])
                 if staged is not None:
