@@ -10,6 +10,7 @@ byte, which Rich's terminal-width layout would not keep stable.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import subprocess
 import sys
@@ -349,5 +350,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def entry() -> None:
+    """The `ledger` command: ``main``, then an exit without Python's full garbage collections.
+
+    While it tears modules down at exit, Python collects the whole heap several times; after
+    a run (Dagster, dbt and GX loaded: ~700,000 objects) that took 4-9 s of a one-day run,
+    once all the output was written. Frozen objects are left out of those collections; atexit
+    handlers and finalizers still run, and the memory goes back with the process.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
