@@ -95,13 +95,11 @@ def parse(project_dir: Path) -> Manifest:
     return result.result
 
 
-def invoke(
-    args: Sequence[str], project_dir: Path, target_path: Path, *, echo: bool = True
-) -> DbtRun:
+def invoke(args: Sequence[str], project_dir: Path, target_path: Path) -> DbtRun:
     """Run one dbt command on the parsed project; dbt's log goes to ``target_path/dbt.log``.
 
-    ``echo`` prints each event's line to stdout, as dagster-dbt does: the step's captured
-    output then reads like dbt's console.
+    Each event's line goes to stdout, as dagster-dbt prints them: the step's captured output
+    reads like dbt's console (``ledger run`` turns it into a progress line).
     """
     from dbt.cli.main import dbtRunner
     from dbt_common.events.functions import msg_to_dict
@@ -113,7 +111,7 @@ def invoke(
         run.events.append(event)
         if event["info"]["level"] == "error":
             run.errors.append(event["info"]["msg"])
-        if echo and event["info"]["level"] in ("info", "warn", "error"):
+        if event["info"]["level"] in ("info", "warn", "error"):
             sys.stdout.write(event["info"]["msg"] + "\n")
 
     runner = dbtRunner(manifest=manifest(project_dir), callbacks=[collect])
