@@ -42,7 +42,6 @@ class DbtRun:
     """One finished dbt command: its structured-log events (as dbt's JSON log writes them)
     and the target folder holding its artifacts."""
 
-    args: list[str]
     target_path: Path
     success: bool
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -104,7 +103,7 @@ def invoke(args: Sequence[str], project_dir: Path, target_path: Path) -> DbtRun:
     from dbt.cli.main import dbtRunner
     from dbt_common.events.functions import msg_to_dict
 
-    run = DbtRun(list(args), target_path, success=False)
+    run = DbtRun(target_path, success=False)
 
     def collect(message: Any) -> None:
         event = msg_to_dict(message)

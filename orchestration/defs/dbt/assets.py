@@ -139,14 +139,17 @@ def _record_dbt_tests(ledger: LedgerResource, run_id: str, run_results: dict[str
     return {s: statuses.count(s) for s in sorted(set(statuses))}
 
 
-def _tests_by_asset(run_results: dict[str, Any]) -> dict[dg.AssetKey, list[tuple[str, str, int]]]:
+def _tests_by_asset(
+    run_results: dict[str, Any], params: DbtCliInvocationPartialParams
+) -> dict[dg.AssetKey, list[tuple[str, str, int]]]:
     """(test name, status, failing rows) per asset, attached the way dagster-dbt attaches a
-    test to a model for its check specs (attached node, single parent, or meta.dagster.ref)."""
-    manifest = json.loads(dbt_project.manifest_path.read_text())
-    translator = LedgerDbtTranslator()
+    test to a model for its check specs (attached node, single parent, or meta.dagster.ref),
+    with the step's own manifest and translator."""
     tests: dict[dg.AssetKey, list[tuple[str, str, int]]] = defaultdict(list)
     for result in run_results.get("results", []):
-        key = get_asset_check_key_for_test(manifest, translator, result["unique_id"], dbt_project)
+        key = get_asset_check_key_for_test(
+            params.manifest, params.dagster_dbt_translator, result["unique_id"], params.dbt_project
+        )
         if key is not None:
             name = result["unique_id"].split(".")[2]
             tests[key.asset_key].append((name, result["status"], result.get("failures") or 0))
@@ -249,7 +252,7 @@ def _build(
     run_results = run.artifact("run_results.json")
     summary = _record_dbt_tests(ledger, context.run_id, run_results)
     context.log.info(f"dbt tests: {summary}")
-    by_asset = _tests_by_asset(run_results)
+    by_asset = _tests_by_asset(run_results, params)
     for key in sorted(context.selected_asset_check_keys, key=str):
         yield _model_check(key, by_asset.get(key.asset_key, []))
     if not run.success:
