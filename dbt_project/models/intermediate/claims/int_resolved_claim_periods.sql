@@ -11,9 +11,9 @@ claims as (
 
 ),
 
-shipments as (
+daily_flows as (
 
-    select * from {{ ref('int_classified_consignments') }}
+    select * from {{ ref('int_summed_daily_flows') }}
     where is_explosive
 
 ),
@@ -30,7 +30,7 @@ data_ranges as (
         'manifests' as evidence_source,
         {{ month_start('min(dispatch_date)') }} as data_start,
         {{ month_end('max(dispatch_date)') }} as data_end
-    from shipments
+    from daily_flows
 
     union all
 

@@ -6,9 +6,9 @@ stations as (
 
 ),
 
-shipments as (
+daily_flows as (
 
-    select * from {{ ref('fct_shipments') }}
+    select * from {{ ref('int_summed_daily_flows') }}
 
 ),
 
@@ -16,10 +16,10 @@ dispatched as (
 
     select
         origin_station_code as station_code,
-        count(*) as shipments_dispatched,
-        {{ exact_sum('case when is_explosive then gross_cargo_tonnes else 0 end') }}
+        cast(sum(shipments) as bigint) as shipments_dispatched,
+        {{ exact_sum('case when is_explosive then tonnes else 0 end') }}
             as explosive_tonnes_dispatched
-    from shipments
+    from daily_flows
     group by origin_station_code
 
 ),
@@ -28,10 +28,10 @@ received as (
 
     select
         destination_station_code as station_code,
-        count(*) as shipments_received,
-        {{ exact_sum('case when is_explosive then gross_cargo_tonnes else 0 end') }}
+        cast(sum(shipments) as bigint) as shipments_received,
+        {{ exact_sum('case when is_explosive then tonnes else 0 end') }}
             as explosive_tonnes_received
-    from shipments
+    from daily_flows
     group by destination_station_code
 
 ),
