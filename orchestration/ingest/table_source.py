@@ -139,11 +139,18 @@ class TableSource:
             for c in self.dedupe_columns
         )
         table = self.tables[0]
+        # The anti-join sees only the loaded rows that share the first canonical value with a
+        # file row (or lack it): DuckDB then hashes those, not all 10 M loaded rows (~2 s).
+        first = quote_ident(self.dedupe_columns[0])
+        loaded = (
+            f"select * from {table} where {first} in (select {first} from read_parquet(?))"  # noqa: S608 - quoted
+            f" union all select * from {table} where {first} is null"
+        )
         inserted = con.execute(
             f"insert into {table} ({columns}, source_file, source_row, file_sha256, ingested_at)"  # noqa: S608 - identifiers are constants, quoted
             f" select {columns}, ?, source_row, ?, ? from ({distinct}) as c"
-            f" where not exists (select 1 from {table} as m where {same})",
-            [outcome.source_file, outcome.file_sha256, now(), accepted],
+            f" where not exists (select 1 from ({loaded}) as m where {same})",
+            [outcome.source_file, outcome.file_sha256, now(), accepted, accepted],
         ).fetchone()
         outcome.rows_accepted = int(inserted[0]) if inserted else 0
         outcome.rows_duplicate = (
