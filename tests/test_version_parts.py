@@ -46,11 +46,14 @@ def publish(store: VersionStore, run: str):
 
 
 def parts(store: VersionStore, vid: int) -> dict[str, str]:
-    """month -> the version that wrote it, for fct_shipments of version ``vid``."""
-    files = files_read_by(store.version_path(store.get(vid)))
-    return {
-        Path(f).parent.name: Path(f).name.split("-")[0] for f in files if "/fct_shipments/" in f
-    }
+    """month -> the versions that wrote its files ("v0001+v0003"), for fct_shipments of
+    version ``vid``."""
+    files = sorted(files_read_by(store.version_path(store.get(vid))))
+    months: dict[str, list[str]] = {}
+    for f in files:
+        if "/fct_shipments/" in f:
+            months.setdefault(Path(f).parent.name, []).append(Path(f).name.split("-")[0])
+    return {month: "+".join(labels) for month, labels in months.items()}
 
 
 @pytest.fixture
@@ -81,15 +84,48 @@ def test_a_version_writes_the_changed_month_and_reads_the_others_from_the_previo
     version_file = store.version_path(second.version)
     assert second.version.file_bytes == sum(p.stat().st_size for p in [version_file, *new])
 
-    # a corrected re-send moving a waybill from August to October: both months are written
+    # a corrected re-send moving a waybill from August to October: August is written whole,
+    # October (where the waybill is new) gets it in one more file
     moved = {"2023-08-07": (date(2023, 10, 20), 7.0)}
     stage(ledger_home, BASE | change | moved, logged=tuple(moved))
     third = publish(store, "run-3")
     assert third.months["fct_shipments"] == ["2023-08", "2023-10"]
-    assert parts(store, 3) == {"2023-08": "v0003", "2023-09": "v0002", "2023-10": "v0003"}
+    assert parts(store, 3) == {"2023-08": "v0003", "2023-09": "v0002", "2023-10": "v0001+v0003"}
     assert store.query("select count(*), sum(tonnes) from fct_shipments", 3)[1] == [
         (151, sum(v for _, v in (BASE | change | moved).values()))
     ]
+
+
+def test_a_month_that_only_gains_logged_waybills_gets_one_more_file_beside_its_own(
+    store: VersionStore, ledger_home: LedgerPaths
+) -> None:
+    """A day added to a month: its rows alone are written, the month's files are reused. Where
+    the previous rows and the new ones do not make staging's count, the month is written whole."""
+    stage(ledger_home, BASE)
+    publish(store, "run-1")
+    added = {f"2023-09-new-{i}": (date(2023, 9, 15), 1.0) for i in range(3)}
+    added_oct = {"2023-10-new": (date(2023, 10, 2), 1.0)}
+    unlogged = {"2023-10-unlogged": (date(2023, 10, 3), 1.0)}
+    stage(ledger_home, BASE | added | added_oct | unlogged, logged=(*added, *added_oct))
+    second = publish(store, "run-2")
+    assert second.months["fct_shipments"] == ["2023-09", "2023-10"]
+    files = files_read_by(store.version_path(store.get(2)))
+    shipments = sorted(f.split("/fct_shipments/")[1] for f in files if "/fct_shipments/" in f)
+    assert shipments == [
+        "2023-08/v0001-0.parquet",
+        "2023-09/v0001-0.parquet",
+        "2023-09/v0002-0.parquet",
+        "2023-10/v0002-0.parquet",
+    ]
+    new_file = next(f for f in files if f.endswith("fct_shipments/2023-09/v0002-0.parquet"))
+    with duckdb.connect() as con:
+        rows = con.execute(
+            "select waybill_no from read_parquet(?) order by 1", [new_file]
+        ).fetchall()
+    assert rows == [(k,) for k in sorted(added)]
+    diff = store.diff(1, 2)["tables"]["fct_shipments"]
+    assert (diff["added"], diff["removed"], diff["changed"]) == (5, 0, 0)
+    assert store.query("select count(*) from fct_shipments", 2)[1] == [(155,)]
 
 
 def test_a_month_whose_rows_differ_in_number_is_written_even_when_the_log_misses_it(

@@ -4,8 +4,10 @@ A version file holds the small tables whole, and a view per waybill-keyed mart o
 Parquet files, one or more per dispatch month (``versions/parts/<table>/<month>/vNNNN-<i>.parquet``,
 named after the version that wrote them). A version built on the previous one (same code and
 columns) writes only the months whose rows changed and reuses the previous version's files for
-the rest, so its disk follows the change, not the data: a day added to 10 M shipments writes one
-month (~100 MiB), not every table again (~0.8 GB).
+the rest, so its disk follows the change, not the data. A month that only gained waybills (a
+day of manifests added) keeps its files and gets one more with the new rows alone; a month
+where a logged waybill was already published (a correction) is written whole: a day added to
+10 M shipments writes that day (~5 MiB), not its month (~100 MiB) nor every table (~0.8 GB).
 
 Which months changed: those of the waybills in the change log (``raw.changed_keys``: ingest logs
 every waybill a file added, corrected or took away, and only the publish clears it), in staging
@@ -95,8 +97,9 @@ def write_parts(
     )
     kept: dict[str, list[str]] = {}
     changed: set[str] = set(staged)
+    appended: dict[str, list[str]] = {}
     if base:
-        changed = _changed_months(con, table, month, columns, changed)
+        changed, removed = _changed_months(con, table, month, columns, changed)
         rows = dict(
             con.execute(
                 "select file_name, num_rows from parquet_file_metadata(?)", [list(base)]
@@ -104,10 +107,13 @@ def write_parts(
         )
         for file in base:
             kept.setdefault(Path(file).parent.name, []).append(file)
+        kept = {m: files for m, files in kept.items() if m in staged}
+        based = {m: sum(rows[f] for f in files) for m, files in kept.items()}
+        appended = _append_months(con, table, changed - removed, based, staged, label, root)
         kept = {
-            m: files
+            m: files + appended.get(m, [])
             for m, files in kept.items()
-            if m in staged and m not in changed and sum(rows[f] for f in files) == staged[m]
+            if m in appended or (m not in changed and based[m] == staged[m])
         }
     rewrite = sorted(set(staged) - set(kept))
     written = _write_months(con, table, month, rewrite, len(rewrite) == len(staged), label, root)
@@ -115,7 +121,7 @@ def write_parts(
     files = [f for m in sorted(parts) for f in parts[m]]
     if not files:  # an empty table still needs a file to give its view columns
         files = [_write_one(con, table, "false", root / table / "empty", label)]
-    return files, rewrite, sorted(set(rewrite) - changed)
+    return files, sorted([*rewrite, *appended]), sorted(set(rewrite) - changed)
 
 
 def written_by(root: Path, label: str) -> list[Path]:
@@ -175,17 +181,40 @@ def _changed_months(
     month: str,
     columns: Mapping[str, str],
     staged: set[str],
-) -> set[str]:
-    """Months holding a logged waybill in staging or in the previous version; all of them when
-    there is no log to go by."""
+) -> tuple[set[str], set[str]]:
+    """Months holding a logged waybill in staging or in the previous version (all of them when
+    there is no log to go by), and of those, the ones whose previous rows hold one."""
     if "waybill_no" not in columns or not table_exists(con, "raw", "changed_keys", catalog="stg"):
-        return staged
+        return staged, staged
     ident = quote_ident(table)
+    logged = f"where waybill_no in ({CHANGED})"
     rows = con.execute(
-        f"select distinct {month} from stg.main.{ident} where waybill_no in ({CHANGED}) "  # noqa: S608
-        f"union select distinct {month} from base.main.{ident} where waybill_no in ({CHANGED})"
+        f"select distinct {month}, false from stg.main.{ident} {logged} "  # noqa: S608
+        f"union select distinct {month}, true from base.main.{ident} {logged}"
     ).fetchall()
-    return {r[0] for r in rows}
+    return {m for m, _ in rows}, {m for m, in_base in rows if in_base}
+
+
+def _append_months(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    months: set[str],
+    based: Mapping[str, int],
+    staged: Mapping[str, int],
+    label: str,
+    root: Path,
+) -> dict[str, list[str]]:
+    """One more file for each previously published month whose only change is logged waybills
+    new to it (a day of manifests added): their rows alone, beside the month's files, instead
+    of the whole month again. Only where the previous rows plus these make staging's count."""
+    appended: dict[str, list[str]] = {}
+    ident = quote_ident(table)
+    for m in sorted(months & set(based)):
+        rows = f"{_rows_of(m)} and waybill_no in ({CHANGED})"
+        (added,) = con.execute(f"select count(*) from stg.main.{ident} where {rows}").fetchone()  # noqa: S608
+        if added and based[m] + added == staged[m]:
+            appended[m] = [_write_one(con, table, rows, root / table / m, label)]
+    return appended
 
 
 def _rows_of(part: str) -> str:
