@@ -126,6 +126,25 @@ def test_a_month_that_only_gains_logged_waybills_gets_one_more_file_beside_its_o
     diff = store.diff(1, 2)["tables"]["fct_shipments"]
     assert (diff["added"], diff["removed"], diff["changed"]) == (5, 0, 0)
     assert store.query("select count(*) from fct_shipments", 2)[1] == [(155,)]
+    assert store.get(2).unique_keys["fct_shipments"] is True
+
+
+def test_a_delta_version_checks_its_keys_on_the_rows_it_wrote(
+    store: VersionStore, ledger_home: LedgerPaths
+) -> None:
+    """A key of a rewritten month that a reused month holds too makes the key not unique."""
+    stage(ledger_home, BASE)
+    assert publish(store, "run-1").version.unique_keys["fct_shipments"] is True
+    change = {"2023-10-00": (date(2023, 10, 1), 5.0)}
+    stage(ledger_home, BASE | change, logged=tuple(change))
+    with duckdb.connect(str(ledger_home.staging_db)) as con:  # an unlogged copy, in October
+        con.execute("insert into fct_shipments values ('2023-08-03', '2023-10-09', 3.0)")
+    second = publish(store, "run-2")
+    assert second.built.startswith("delta")
+    assert parts(store, 2) == {"2023-08": "v0001", "2023-09": "v0001", "2023-10": "v0002"}
+    assert second.version.unique_keys == store.get(2).unique_keys
+    assert store.get(2).unique_keys["fct_shipments"] is False
+    assert store.get(2).unique_keys["fct_munitions_equivalent"] is True
 
 
 def test_a_month_whose_rows_differ_in_number_is_written_even_when_the_log_misses_it(

@@ -69,11 +69,13 @@ def files_read_by(path: Path) -> set[str]:
         con.close()
 
 
+def read_parts(files: Sequence[str]) -> str:
+    """SQL reading the given part files as one relation."""
+    return f"read_parquet([{', '.join(sql_literal(f) for f in files)}])"
+
+
 def create_part_view(con: duckdb.DuckDBPyConnection, table: str, files: Sequence[str]) -> None:
-    listed = ", ".join(sql_literal(f) for f in files)
-    con.execute(
-        f"create view main.{quote_ident(table)} as select * from read_parquet([{listed}])"  # noqa: S608
-    )
+    con.execute(f"create view main.{quote_ident(table)} as select * from {read_parts(files)}")  # noqa: S608
 
 
 def write_parts(

@@ -134,7 +134,10 @@ class Publisher:
             fault("registered")
             try:
                 final = self.dir / file_name
-                written = write_version_file(staging_db, final, self._delta_base(previous, code))
+                base = self._delta_base(previous, code)
+                written = write_version_file(
+                    staging_db, final, base, previous.unique_keys if base and previous else None
+                )
                 parts = written_by(parts_root(self.dir), final.stem)
                 size = final.stat().st_size + sum(p.stat().st_size for p in parts)
                 registry.record_file(vid, written.row_counts, written.unique, size)
