@@ -499,8 +499,14 @@ def test_changed_and_removed_files_are_mirrored(ledger_home: LedgerPaths) -> Non
     ]
 
 
-def test_exact_duplicates_against_rows_loaded_from_other_files(ledger_home: LedgerPaths) -> None:
-    write(ledger_home, "manifests/1.csv", f"{HEADER}\n{row('W1')}\n{row('W2')}\n")
+@pytest.mark.parametrize("loaded", [2, 3], ids=["file as big as the table", "smaller file"])
+def test_exact_duplicates_against_rows_loaded_from_other_files(
+    ledger_home: LedgerPaths, loaded: int
+) -> None:
+    """Both ways the insert plans its anti-join: over every loaded row, or (a file smaller than
+    the table) over the loaded rows sharing a waybill number with the file's."""
+    first = [row("W1"), row("W2"), row("W3")][:loaded]
+    write(ledger_home, "manifests/1.csv", "\n".join([HEADER, *first]) + "\n")
     write(
         ledger_home,
         "manifests/2.csv",
@@ -514,7 +520,7 @@ def test_exact_duplicates_against_rows_loaded_from_other_files(ledger_home: Ledg
         " from raw.file_registry order by 1",
     )
     # 18.5 t is 18500 kg: the same consignment; the corrected W2 weight is a new row (history).
-    assert registry == [("manifests/1.csv", 2, 2, 0), ("manifests/2.csv", 2, 1, 1)]
+    assert registry == [("manifests/1.csv", loaded, loaded, 0), ("manifests/2.csv", 2, 1, 1)]
 
 
 def test_rows_equal_but_for_their_spelling_keep_the_first_one(ledger_home: LedgerPaths) -> None:

@@ -139,18 +139,24 @@ class TableSource:
             for c in self.dedupe_columns
         )
         table = self.tables[0]
-        # The anti-join sees only the loaded rows that share the first canonical value with a
-        # file row (or lack it): DuckDB then hashes those, not all 10 M loaded rows (~2 s).
-        first = quote_ident(self.dedupe_columns[0])
-        loaded = (
-            f"select * from {table} where {first} in (select {first} from read_parquet(?))"  # noqa: S608 - quoted
-            f" union all select * from {table} where {first} is null"
-        )
+        loaded, params = table, [outcome.source_file, outcome.file_sha256, now(), accepted]
+        (loaded_rows,) = con.execute(f"select count(*) from {table}").fetchone()  # noqa: S608
+        if candidates < loaded_rows:
+            # A file smaller than what is loaded (a day into 10 M rows): the anti-join sees only
+            # the loaded rows sharing the first canonical value with a file row (or lacking it),
+            # so DuckDB hashes those, not every loaded row (~2 s). For a big file into a small
+            # table the plain anti-join plans far better (10 M rows: 17 s against 50 s).
+            first = quote_ident(self.dedupe_columns[0])
+            loaded = (
+                f"(select * from {table} where {first} in (select {first} from read_parquet(?))"  # noqa: S608 - quoted
+                f" union all select * from {table} where {first} is null)"
+            )
+            params.append(accepted)
         inserted = con.execute(
             f"insert into {table} ({columns}, source_file, source_row, file_sha256, ingested_at)"  # noqa: S608 - identifiers are constants, quoted
             f" select {columns}, ?, source_row, ?, ? from ({distinct}) as c"
-            f" where not exists (select 1 from ({loaded}) as m where {same})",
-            [outcome.source_file, outcome.file_sha256, now(), accepted, accepted],
+            f" where not exists (select 1 from {loaded} as m where {same})",
+            params,
         ).fetchone()
         outcome.rows_accepted = int(inserted[0]) if inserted else 0
         outcome.rows_duplicate = (
