@@ -191,6 +191,34 @@ def test_incremental_builds_test_only_the_rebuilt_waybills(
     assert "FAIL 1 column_rules_stg_raw__manifests" in caught.stdout
 
 
+@pytest.mark.slow  # an incremental dbt build and three test runs (~40 s)
+def test_the_evidence_view_test_looks_at_the_rebuilt_waybills_days(
+    built_then_delivered: dict[str, Path],
+) -> None:
+    """fct_claim_evidence (claims x shipments) is tested, on an incremental build, on the rows
+    dated within the dispatch days of the rebuilt waybills (W002 on 2 October, W006 on
+    14 November): a bad shipment outside them (W001, August) is not looked at, one inside is."""
+    tmp = built_then_delivered["tmp"]
+    db = tmp / "evidence.duckdb"
+    shutil.copy(built_then_delivered["full"], db)
+    scoped = ["--vars", "{changed_only: true}"]
+    built = run_dbt(["build", "--exclude", "test_type:unit", *scoped], db, tmp)
+    assert built.returncode == 0, built.stdout[-3000:]
+    test = ["test", "--select", "fct_claim_evidence"]
+    blank = "update main.fct_shipments set container_no = ' ' where waybill_no = ?"
+    with duckdb.connect(str(db)) as con:
+        con.execute(blank, ["W001"])
+    passed = run_dbt([*test, *scoped], db, tmp)
+    assert passed.returncode == 0, passed.stdout[-3000:]
+    everything = run_dbt(test, db, tmp)
+    assert everything.returncode == 1
+    assert "fct_claim_evidence_rows_are_complete" in everything.stdout
+    with duckdb.connect(str(db)) as con:
+        con.execute(blank, ["W006"])
+    caught = run_dbt([*test, *scoped], db, tmp)
+    assert caught.returncode == 1, caught.stdout[-3000:]
+
+
 def test_build_state_decides_full_refresh_and_clears_what_was_consumed(tmp_path: Path) -> None:
     db = tmp_path / "s.duckdb"
     with duckdb.connect(str(db)) as con:

@@ -22,19 +22,26 @@
     builds): the rest passed the same tests when it was built, under the same code. Tests on
     rows as loaded take `where: changed_files`: only the rows of the files ingest loaded since
     (source_file is passed through untouched, so DuckDB prunes the raw scan to them; a waybill
-    filter goes through trim(waybill_no) and reads every row). A full refresh, or dbt run by
-    hand, tests every row. Any other `where` works as in dbt. -#}
+    filter goes through trim(waybill_no) and reads every row). Tests on views over shipments
+    take `where: 'changed_dates:<date column>'`: the rows dated within the dispatch days of the
+    rebuilt waybills, as a literal range, which DuckDB pushes through the view's joins into the
+    shipments scan (a subquery it does not push). A full refresh, or dbt run by hand, tests every
+    row. Any other `where` works as in dbt. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
+    {%- set changed = "waybill_no in (select key from raw.changed_keys where source = 'manifests')" -%}
     {%- set scopes = {
-        'changed_waybills': "waybill_no in (select key from raw.changed_keys where source = 'manifests')",
+        'changed_waybills': changed,
         'changed_files': "source_file in (select source_file from raw.changed_keys where source = 'manifests')",
     } -%}
-    {%- if where in scopes -%}
-        {%- if var('changed_only', false) and not flags.FULL_REFRESH -%}
-            {%- set where = scopes[where] -%}
-        {%- else -%}
+    {%- set dated = where is string and where.startswith('changed_dates:') -%}
+    {%- if where in scopes or dated -%}
+        {%- if not (var('changed_only', false) and not flags.FULL_REFRESH) -%}
             {%- set where = none -%}
+        {%- elif dated -%}
+            {%- set where = changed_date_range(where.split(':', 1)[1], changed) -%}
+        {%- else -%}
+            {%- set where = scopes[where] -%}
         {%- endif -%}
     {%- endif -%}
     {%- if where -%}
@@ -45,4 +52,19 @@
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- `column` within the first and last dispatch day of the rebuilt waybills (`changed`, over
+    fct_shipments as built), as literals; no row when no waybill was rebuilt. -#}
+{% macro changed_date_range(column, changed) -%}
+    {%- if not execute -%}
+        {%- do return('true') -%}
+    {%- endif -%}
+    {%- set days = run_query(
+        'select min(dispatch_date), max(dispatch_date) from main.fct_shipments where ' ~ changed
+    ).rows[0] -%}
+    {%- if days[0] is none -%}
+        {%- do return('false') -%}
+    {%- endif -%}
+    {%- do return(column ~ " between date '" ~ days[0] ~ "' and date '" ~ days[1] ~ "'") -%}
 {%- endmacro %}
