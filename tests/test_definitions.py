@@ -239,9 +239,22 @@ def test_dbt_commands_run_in_this_process_on_one_parse(tmp_path: Path) -> None:
     assert (tmp_path / "target" / "dbt.log").exists()
     parsed = manifest(DBT_PROJECT_DIR)
     assert manifest(DBT_PROJECT_DIR) is parsed
+    # a new process unpickles this parse instead of parsing again: dbt's manifest.json, which
+    # every parse rewrites, stays as it was
+    written = (DBT_PROJECT_DIR / "target" / "manifest.json").stat().st_mtime_ns
+    probe = [
+        sys.executable,
+        "-c",
+        "from orchestration.dbt_in_process import manifest; from orchestration.paths import"
+        " DBT_PROJECT_DIR; print(len(manifest(DBT_PROJECT_DIR).nodes))",
+    ]
+    nodes = subprocess.run(probe, capture_output=True, text=True, check=True).stdout
+    assert int(nodes) == len(parsed.nodes)
+    assert (DBT_PROJECT_DIR / "target" / "manifest.json").stat().st_mtime_ns == written
     model = DBT_PROJECT_DIR / "models" / "marts" / "shipments" / "fct_shipments.sql"
-    os.utime(model)  # an edit: the next command parses again
+    os.utime(model)  # an edit: the next command parses again, in this process or a new one
     assert manifest(DBT_PROJECT_DIR) is not parsed
+    assert (DBT_PROJECT_DIR / "target" / "manifest.json").stat().st_mtime_ns > written
 
 
 def test_a_build_for_changed_files_leaves_out_what_they_do_not_feed() -> None:
