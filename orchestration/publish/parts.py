@@ -7,7 +7,7 @@ columns) writes only the months whose rows changed and reuses the previous versi
 the rest, so its disk follows the change, not the data. A month that only gained waybills (a
 day of manifests added) keeps its files and gets one more with the new rows alone; a month
 where a logged waybill was already published (a correction) is written whole: a day added to
-10 M shipments writes that day (~5 MiB), not its month (~100 MiB) nor every table (~0.8 GB).
+10 M shipments writes that day (~3 MiB of parts), not its month (~100 MiB) nor every table.
 
 Which months changed: those of the waybills in the change log (``raw.changed_keys``: ingest logs
 every waybill a file added, corrected or took away, and only the publish clears it), in staging
