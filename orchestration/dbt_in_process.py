@@ -13,6 +13,8 @@ dbt is imported on first use only: the read-only CLI and the definitions import 
 
 from __future__ import annotations
 
+import copyreg
+import dataclasses
 import importlib.metadata
 import json
 import os
@@ -81,7 +83,7 @@ def _stamp(newest: float) -> list[Any]:
     """What a saved manifest must have been parsed from: the project files as of ``newest``,
     the same vars, dbt and adapter versions (its macros are in the manifest) and Python."""
     versions = [importlib.metadata.version(p) for p in ("dbt-core", "dbt-duckdb")]
-    return [newest, DBT_VARS, versions, list(sys.version_info[:2])]
+    return [newest, DBT_VARS, versions, list(sys.version_info[:2]), "fields by name"]
 
 
 def _saved_manifest(project_dir: Path, stamp: list[Any]) -> Manifest | None:
@@ -115,12 +117,36 @@ def parse(project_dir: Path, newest: float | None = None) -> Manifest:
             raise RuntimeError(f"dbt parse of {project_dir} failed: {result.exception}")
         if newest is not None:
             with (Path(scratch) / SAVED_MANIFEST).open("wb") as fh:
-                pickle.dump(_stamp(newest), fh, protocol=pickle.HIGHEST_PROTOCOL)
-                pickle.dump(result.result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                _dump_manifest(_stamp(newest), result.result, fh)
         for name in ("manifest.json", PARTIAL_PARSE_FILE, SAVED_MANIFEST):
             if (Path(scratch) / name).exists():
                 os.replace(Path(scratch) / name, shared / name)
     return result.result
+
+
+def _dump_manifest(stamp: list[Any], parsed: Manifest, fh: Any) -> None:
+    """The stamp, then the manifest by its public fields' names. dbt's own
+    ``Manifest.__reduce_ex__`` passes the fields by position and, in dbt 1.11, misses one
+    (``fixtures``): every later field, the lookups among them, lands in the wrong place and
+    ``ref()`` fails. Unpickled here, the lookups are rebuilt on first use, as after a parse."""
+    from dbt.contracts.graph.manifest import Manifest
+
+    def by_name(m: Manifest) -> tuple[Any, ...]:
+        fields = dataclasses.fields(m)
+        public = {f.name: getattr(m, f.name) for f in fields if f.init and f.name[0] != "_"}
+        return _manifest_from_fields, (public,)
+
+    pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table, Manifest: by_name}
+    pickler.dump(stamp)
+    pickler.clear_memo()  # read back by two separate loads
+    pickler.dump(parsed)
+
+
+def _manifest_from_fields(fields: dict[str, Any]) -> Manifest:
+    from dbt.contracts.graph.manifest import Manifest
+
+    return Manifest(**fields)
 
 
 def invoke(args: Sequence[str], project_dir: Path, target_path: Path) -> DbtRun:

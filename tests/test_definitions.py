@@ -239,22 +239,30 @@ def test_dbt_commands_run_in_this_process_on_one_parse(tmp_path: Path) -> None:
     assert (tmp_path / "target" / "dbt.log").exists()
     parsed = manifest(DBT_PROJECT_DIR)
     assert manifest(DBT_PROJECT_DIR) is parsed
-    # a new process unpickles this parse instead of parsing again: dbt's manifest.json, which
-    # every parse rewrites, stays as it was
-    written = (DBT_PROJECT_DIR / "target" / "manifest.json").stat().st_mtime_ns
-    probe = [
-        sys.executable,
-        "-c",
-        "from orchestration.dbt_in_process import manifest; from orchestration.paths import"
-        " DBT_PROJECT_DIR; print(len(manifest(DBT_PROJECT_DIR).nodes))",
-    ]
-    nodes = subprocess.run(probe, capture_output=True, text=True, check=True).stdout
-    assert int(nodes) == len(parsed.nodes)
-    assert (DBT_PROJECT_DIR / "target" / "manifest.json").stat().st_mtime_ns == written
+    before = (DBT_PROJECT_DIR / "target" / "manifest.json").stat().st_mtime_ns
     model = DBT_PROJECT_DIR / "models" / "marts" / "shipments" / "fct_shipments.sql"
-    os.utime(model)  # an edit: the next command parses again, in this process or a new one
+    os.utime(model)  # an edit: the next command parses again (and pickles the parse)
+    (DBT_PROJECT_DIR / "target" / "partial_parse.msgpack").unlink()  # in full, as in a new clone
     assert manifest(DBT_PROJECT_DIR) is not parsed
-    assert (DBT_PROJECT_DIR / "target" / "manifest.json").stat().st_mtime_ns > written
+    written = (DBT_PROJECT_DIR / "target" / "manifest.json").stat().st_mtime_ns
+    assert written > before
+    # a new process unpickles that parse instead of parsing again (dbt's manifest.json, which
+    # every parse rewrites, stays as it was) and compiles two models on it: refs and sources resolve
+    compile_ = (
+        "import os, sys; from pathlib import Path;"
+        " from orchestration.dbt_in_process import DBT_VARS, invoke;"
+        " from orchestration.paths import DBT_PROJECT_DIR;"
+        " os.environ['LEDGER_STAGING_DB'] = sys.argv[1];"
+        " run = invoke(['compile', '--select', 'int_claim_figures stg_raw__manifests',"
+        " *DBT_VARS], DBT_PROJECT_DIR, Path(sys.argv[2]));"
+        " sys.exit(0 if run.success else ' '.join(run.errors) or 1)"
+    )
+    probe = [sys.executable, "-c", compile_, str(tmp_path / "s.duckdb"), str(tmp_path / "new")]
+    compiled = subprocess.run(probe, capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stderr[-3000:]
+    assert (DBT_PROJECT_DIR / "target" / "manifest.json").stat().st_mtime_ns == written
+    sql = tmp_path / "new" / "compiled" / "shipment_ledger" / "models" / "intermediate"
+    assert "int_summed_daily_flows" in (sql / "claims" / "int_claim_figures.sql").read_text()
 
 
 def test_a_build_for_changed_files_leaves_out_what_they_do_not_feed() -> None:
