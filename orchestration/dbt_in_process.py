@@ -87,7 +87,10 @@ def _stamp(newest: float) -> list[Any]:
 
 
 def _saved_manifest(project_dir: Path, stamp: list[Any]) -> Manifest | None:
-    """The manifest a previous process pickled, if it was parsed from what is here now."""
+    """The manifest a previous process pickled, if it was parsed from what is here now and the
+    manifest.json of that parse, which the dbt assets load, is still there."""
+    if not (project_dir / "target" / "manifest.json").exists():
+        return None
     try:
         with (project_dir / "target" / SAVED_MANIFEST).open("rb") as fh:
             if pickle.load(fh) != stamp:  # our own file, written by parse()

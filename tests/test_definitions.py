@@ -263,6 +263,13 @@ def test_dbt_commands_run_in_this_process_on_one_parse(tmp_path: Path) -> None:
     assert (DBT_PROJECT_DIR / "target" / "manifest.json").stat().st_mtime_ns == written
     sql = tmp_path / "new" / "compiled" / "shipment_ledger" / "models" / "intermediate"
     assert "int_summed_daily_flows" in (sql / "claims" / "int_claim_figures.sql").read_text()
+    # without the manifest.json the dbt assets load, the pickle is not enough: a new process
+    # loading the definitions parses again and writes it
+    (DBT_PROJECT_DIR / "target" / "manifest.json").unlink()
+    load = [sys.executable, "-c", "import orchestration.defs.dbt.resources"]
+    loaded = subprocess.run(load, capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert (DBT_PROJECT_DIR / "target" / "manifest.json").exists()
 
 
 def test_a_build_for_changed_files_leaves_out_what_they_do_not_feed() -> None:
