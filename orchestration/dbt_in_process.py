@@ -158,6 +158,7 @@ def invoke(args: Sequence[str], project_dir: Path, target_path: Path) -> DbtRun:
     Each event's line goes to stdout, as dagster-dbt prints them: the step's captured output
     reads like dbt's console (``ledger run`` turns it into a progress line).
     """
+    from dbt.artifacts.schemas.run import RunExecutionResult
     from dbt.cli.main import dbtRunner
     from dbt_common.events.functions import msg_to_dict
 
@@ -171,9 +172,18 @@ def invoke(args: Sequence[str], project_dir: Path, target_path: Path) -> DbtRun:
         if event["info"]["level"] in ("info", "warn", "error"):
             sys.stdout.write(event["info"]["msg"] + "\n")
 
-    runner = dbtRunner(manifest=manifest(project_dir), callbacks=[collect])
+    parsed = manifest(project_dir)
+    # `docs generate --no-compile` reads the manifest from the target folder
+    if args and args[0] == "docs":
+        target_path.mkdir(parents=True, exist_ok=True)
+        parsed.write(str(target_path / "manifest.json"))
+    runner = dbtRunner(manifest=parsed, callbacks=[collect])
     with _released_database():
-        result = runner.invoke([*args, *_common_args(project_dir, target_path)])
+        # dbt would write the 2 MB manifest.json after every command (~0.3 s each, the same
+        # parse as target/manifest.json): only the run results are written, below
+        result = runner.invoke([*args, "--no-write-json", *_common_args(project_dir, target_path)])
+    if isinstance(result.result, RunExecutionResult):  # build, run, test
+        result.result.write(str(target_path / "run_results.json"))
     if result.exception is not None:
         run.errors.append(str(result.exception))
     run.success = result.success and not run.errors
