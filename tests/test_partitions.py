@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from orchestration.defs.dbt.assets import reference_dbt_assets
+from orchestration.paths import DBT_PROJECT_DIR
 from orchestration.publish.parts import WAYBILL_TABLES
 from orchestration.publish.registry import parse_version_id
 from orchestration.publish.store import VersionStore, change_summary
@@ -105,6 +106,25 @@ def test_a_corrected_resend_in_an_old_month_rebuilds_that_month_only(
     built = {m.asset_key for m in results[-1].get_asset_materialization_events() if m.asset_key}
     assert built.isdisjoint(reference_dbt_assets.keys), "seeds: same code, not rebuilt"
     assert dg.AssetKey("int_versioned_consignments") in built
+    # same code as the full build before it: the unit tests (fixed rows, not data) are not run
+    # again; its data tests are
+    build_run = results[-1].run_id
+    with duckdb.connect(str(paths.staging_db), read_only=True) as con:
+        this_run, earlier = con.execute(
+            "select count(*) filter (where run_id = $run), count(*) filter (where run_id <> $run)"
+            " from audit.validation_results where asset like 'unit_test.%'",
+            {"run": build_run},
+        ).fetchone()
+        (data_tests,) = con.execute(
+            "select count(*) from audit.validation_results"
+            " where run_id = ? and asset like 'test.%'",
+            [build_run],
+        ).fetchone()
+    assert this_run == 0 and earlier > 0 and data_tests > 0
+    # dbt writes the run results a step reads, not the 2 MB manifest.json of the parse it reused
+    [step_target] = (DBT_PROJECT_DIR / "target").glob(f"monthly_dbt_assets-{build_run[:7]}-*")
+    assert (step_target / "run_results.json").exists()
+    assert not (step_target / "manifest.json").exists()
     with duckdb.connect(str(paths.serving_db), read_only=True) as con:
         row = con.execute(
             "select dispatch_date, gross_cargo_tonnes, (select count(*) from fct_shipments)"
