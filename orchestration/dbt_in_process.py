@@ -224,4 +224,10 @@ def _released_database() -> Iterator[None]:
     finally:
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
+        # close_all_connections only drops the environment; its DuckDB connection, held in a
+        # reference cycle, stayed open until a garbage collection, and the next open of the
+        # file in this process was refused ("different configuration") if none had run yet
+        env = DuckDBConnectionManager._ENV  # noqa: SLF001 - dbt-duckdb has no public handle
+        if env is not None:
+            env.close()
         DuckDBConnectionManager.close_all_connections()
