@@ -88,7 +88,10 @@ def test_run_succeeds_and_publishes_every_mart(pipeline_run: dict, served) -> No
     # one dbt_tests check per model, not one Dagster event set per dbt test
     dbt_checks = {c.asset_key.to_user_string(): c for c in checks if c.check_name == "dbt_tests"}
     assert {"fct_shipments", "agg_monthly_flows", "stg_raw__manifests"} <= dbt_checks.keys()
-    assert sum(c.metadata["tests"].value for c in dbt_checks.values()) > 300
+    # every check ran its model's tests: keys, relationships, one column_rules test for the rules
+    # of all its columns
+    assert all(c.metadata["tests"].value >= 1 for c in dbt_checks.values())
+    assert sum(c.metadata["tests"].value for c in dbt_checks.values()) > 100
     assert len(checks) < 60
     # and no per-test warning in the run log ("Logging an `AssetObservation` instead of ...")
     logs = pipeline_run["instance"].all_logs(result.run_id)
@@ -216,11 +219,25 @@ def test_corrupted_data_fails_gx_and_blocks_publish(
 def test_a_failing_dbt_test_is_named_and_blocks_publish(
     pipeline_run: dict, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """dbt tests are one check per model: the failing test is named there and in the failure."""
+    """dbt tests are one check per model: each failing test is named there and in the failure,
+    with what it found; a column rule broken is named by its column."""
     paths = copied_home(pipeline_run, tmp_path, monkeypatch)
     before = paths.serving_db.stat().st_ino
     with duckdb.connect(str(paths.staging_db)) as con:  # one manifest row stored twice
-        con.execute("insert into raw.manifests select * from raw.manifests limit 1")
+        file, row = con.execute(
+            "select source_file, min(source_row) from raw.manifests group by 1 order by 1 limit 1"
+        ).fetchone()
+        con.execute(
+            "insert into raw.manifests select * from raw.manifests"
+            " where source_file = ? and source_row = ?",
+            [file, row],
+        )
+        # and another row of that file breaking a column rule (packages >= 0) of the same model
+        con.execute(
+            "update raw.manifests set packages = -3 where source_file = ? and source_row = ("
+            " select min(source_row) from raw.manifests where source_file = ? and source_row > ?)",
+            [file, file, row],
+        )
         # whatever writes raw rows logs the waybills it touched, as ingest does
         con.execute(
             "insert into raw.changed_keys select 'manifests', waybill_no, source_file, now()"
@@ -235,11 +252,22 @@ def test_a_failing_dbt_test_is_named_and_blocks_publish(
         if c.check_name == "dbt_tests"
     }
     failed = {name: c.metadata["failing_tests"].value for name, c in checks.items() if not c.passed}
-    assert failed == {"stg_raw__manifests": ["unique_stg_raw__manifests_manifest_row_id"]}
+    both = ["column_rules_stg_raw__manifests", "unique_stg_raw__manifests_manifest_row_id"]
+    assert failed == {"stg_raw__manifests": both}
+    # what each found: the column whose rule broke; the duplicated key (a hash) twice
+    found = [
+        r"column_rules_stg_raw__manifests \(failed_column=packages, failing_rows=1\)",
+        r"unique_stg_raw__manifests_manifest_row_id \(unique_field=\w+, n_records=2\)",
+    ]
+    shown = checks["stg_raw__manifests"].metadata["failing_rows"].value
+    for pattern in found:
+        row = pattern.replace(r" \(", r" \| ").replace(r"\)", r" \|")
+        assert re.search(row, shown), shown
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert failure.step_failure_data.user_failure_data.description == (
-        "dbt build failed, nothing is published; failing: unique_stg_raw__manifests_manifest_row_id"
-    )
+    assert re.fullmatch(
+        "dbt build failed, nothing is published; failing: " + ", ".join(found),
+        failure.step_failure_data.user_failure_data.description,
+    ), failure.step_failure_data.user_failure_data.description
     assert not result.asset_materializations_for_node("published_version")
     assert paths.serving_db.stat().st_ino == before, "served file untouched"
 

@@ -1,7 +1,9 @@
-{#- Many column checks in ONE scan of a large model: `rules` maps each column to a condition it
-    must satisfy (null results pass, as in SQL check constraints). Failing rows name the first
-    column whose rule they break. Used on the row-per-consignment models, where one query per
-    column would rescan millions of rows dozens of times. -#}
+{#- Every column check of a model in ONE query: `rules` maps each column to a condition it must
+    satisfy (null results pass, as in SQL check constraints). Failing rows name the first
+    column whose rule they break, with how many rows: the dbt_tests check shows them. Every
+    model and seed has one: a dbt test node costs ~25 ms of dbt's own work even on a ten-row
+    table (one test per column was ~390 nodes a run), and a big model is scanned once, not once
+    per column. -#}
 {% test column_rules(model, rules) %}
 with
 

@@ -23,6 +23,7 @@ from orchestration.dbt_in_process import DBT_VARS, DbtRun
 from orchestration.defs.dbt.metadata import (
     column_types,
     dbt_tests_description,
+    failing_rows,
     published_table_name,
     tests_by_asset,
     with_column_types,
@@ -156,12 +157,16 @@ def _tests_by_asset(
     return tests
 
 
-def _model_check(key: dg.AssetCheckKey, tests: list[tuple[str, str, int]]) -> dg.AssetCheckResult:
-    """All dbt tests of one model as one result, each listed by name and status.
+def _model_check(
+    key: dg.AssetCheckKey, tests: list[tuple[str, str, int]], found: Mapping[str, str]
+) -> dg.AssetCheckResult:
+    """All dbt tests of one model as one result, each listed by name and status, with the
+    first rows each failing test found.
 
     Tests declared with severity warn (status ``warn``) are listed but do not fail it.
     """
     failing = sorted(name for name, status, _ in tests if status in ("fail", "error"))
+    shown = [(name, found[name]) for name in failing if name in found]
     return dg.AssetCheckResult(
         asset_key=key.asset_key,
         check_name=key.name,
@@ -177,6 +182,11 @@ def _model_check(key: dg.AssetCheckKey, tests: list[tuple[str, str, int]]) -> dg
                     ["test", "status", "failing rows"],
                     sorted(tests, key=lambda t: (t[1] == "pass", t[0])),
                 )
+            ),
+            **(
+                {"failing_rows": dg.MetadataValue.md(markdown_table(["test", "found"], shown))}
+                if shown
+                else {}
             ),
         },
     )
@@ -248,20 +258,24 @@ def _build(
         raise dg.Failure(f"dbt build stopped before any node, nothing is published: {run.errors}")
     # Models are yielded once dbt is done: only then can the database tell their column types.
     built = list(_node_events(run, params, context))
+    run_results = run.artifact("run_results.json")
     with ledger.staging(read_only=True) as con:
         types = column_types(con)
+        found = failing_rows(con, run_results)
     yield from with_column_types(built, context.assets_def, params.manifest, types)
-    run_results = run.artifact("run_results.json")
     summary = _record_dbt_tests(ledger, context.run_id, run_results)
     context.log.info(f"dbt tests: {summary}")
     by_asset = _tests_by_asset(run_results, params)
     for key in sorted(context.selected_asset_check_keys, key=str):
-        yield _model_check(key, by_asset.get(key.asset_key, []))
+        yield _model_check(key, by_asset.get(key.asset_key, []), found)
     if not run.success:
         failing = sorted(
-            r["unique_id"].split(".")[2]
-            for r in run_results.get("results", [])
-            if r["status"] in ("fail", "error")
+            f"{name} ({found[name]})" if found.get(name) else name
+            for name in (
+                r["unique_id"].split(".")[2]
+                for r in run_results.get("results", [])
+                if r["status"] in ("fail", "error")
+            )
         )
         raise dg.Failure(
             description="dbt build failed, nothing is published; failing: "

@@ -26,12 +26,40 @@ def published_table_name(props: Mapping[str, Any]) -> str | None:
 
 
 def readable_test_name(test: Mapping[str, Any]) -> str:
-    """``not_null(shipment_id)`` rather than ``not_null_fct_shipments_shipment_id``."""
+    """``unique(shipment_id)`` rather than ``unique_fct_shipments_shipment_id``; a
+    ``column_rules`` test lists the columns it checks."""
     generic = test.get("test_metadata") or {}
     if not generic:
         return test["name"]
-    column = test.get("column_name") or generic.get("kwargs", {}).get("column_name")
+    kwargs = generic.get("kwargs", {})
+    if generic["name"] == "column_rules":
+        return f"column_rules({', '.join(kwargs.get('rules', {}))})"
+    column = test.get("column_name") or kwargs.get("column_name")
     return f"{generic['name']}({column})" if column else generic["name"]
+
+
+def failing_rows(
+    con: duckdb.DuckDBPyConnection, run_results: Mapping[str, Any], limit: int = 3
+) -> dict[str, str]:
+    """What each failing dbt test found: its query run again for the first ``limit`` rows, by
+    test name. A ``column_rules`` test's rows name the columns whose rule broke
+    (``failed_column=rows_read, failing_rows=1``): one test per model, each rule still named."""
+    found = {}
+    for result in run_results.get("results", []):
+        if result["status"] != "fail" or not result.get("compiled_code"):
+            continue
+        name = result["unique_id"].split(".")[2]
+        try:
+            cursor = con.execute(f"select * from ({result['compiled_code']}\n) limit {limit}")  # noqa: S608 - dbt's compiled test
+            columns = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+        except duckdb.Error as exc:
+            found[name] = f"(not shown: {str(exc).splitlines()[0]})"
+            continue
+        found[name] = "; ".join(
+            ", ".join(f"{c}={v}" for c, v in zip(columns, row, strict=True)) for row in rows
+        )
+    return found
 
 
 def tests_by_asset(
