@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -271,6 +273,40 @@ def test_dbt_commands_run_in_this_process_on_one_parse(tmp_path: Path) -> None:
     loaded = subprocess.run(load, capture_output=True, text=True)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     assert (DBT_PROJECT_DIR / "target" / "manifest.json").exists()
+
+
+@pytest.mark.slow  # three dbt parses of a copy of the project (~30 s)
+def test_a_partial_parse_that_lost_yaml_snapshots_is_done_again_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt-core#10903: a partial parse can drop the snapshots declared in YAML. A saved parse
+    without them stands in for that case: used as is, the snapshots are missing; the parse
+    notices and parses again in full."""
+    from dbt.parser.manifest import extended_mashumaro_encoder
+
+    from orchestration import dbt_in_process
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+
+    def snapshots(parsed: Any) -> list[str]:
+        return sorted(n.name for n in parsed.nodes.values() if n.resource_type == "snapshot")
+
+    full = dbt_in_process.parse(project)
+    declared = snapshots(full)
+    assert declared == [
+        "method_parameters_history",
+        "munition_profiles_history",
+        "stations_history",
+    ]
+    for unique_id in [k for k, n in full.nodes.items() if n.resource_type == "snapshot"]:
+        del full.nodes[unique_id]
+    cache = project / "target" / dbt_in_process.PARTIAL_PARSE_FILE
+    cache.write_bytes(full.to_msgpack(extended_mashumaro_encoder))
+    with monkeypatch.context() as patched:
+        patched.setattr(dbt_in_process, "_lost_snapshots", lambda *_: False)
+        assert snapshots(dbt_in_process.parse(project)) == []
+    assert snapshots(dbt_in_process.parse(project)) == declared
 
 
 def test_a_build_for_changed_files_leaves_out_what_they_do_not_feed() -> None:
