@@ -25,6 +25,7 @@ from orchestration.defs.dbt.metadata import (
     dbt_tests_description,
     failing_rows,
     published_table_name,
+    test_name,
     tests_by_asset,
     with_column_types,
 )
@@ -152,7 +153,7 @@ def _tests_by_asset(
             params.manifest, params.dagster_dbt_translator, result["unique_id"], params.dbt_project
         )
         if key is not None:
-            name = result["unique_id"].split(".")[2]
+            name = test_name(result["unique_id"])
             tests[key.asset_key].append((name, result["status"], result.get("failures") or 0))
     return tests
 
@@ -272,7 +273,7 @@ def _build(
         failing = sorted(
             f"{name} ({found[name]})" if found.get(name) else name
             for name in (
-                r["unique_id"].split(".")[2]
+                test_name(r["unique_id"])
                 for r in run_results.get("results", [])
                 if r["status"] in ("fail", "error")
             )

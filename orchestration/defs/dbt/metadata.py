@@ -38,6 +38,12 @@ def readable_test_name(test: Mapping[str, Any]) -> str:
     return f"{generic['name']}({column})" if column else generic["name"]
 
 
+def test_name(unique_id: str) -> str:
+    """A dbt test's name from its unique id (``test.<project>.<name>.<hash>``): the key the
+    check lists, the failure message and the failing rows share."""
+    return unique_id.split(".")[2]
+
+
 def failing_rows(
     con: duckdb.DuckDBPyConnection, run_results: Mapping[str, Any], limit: int = 3
 ) -> dict[str, str]:
@@ -48,7 +54,7 @@ def failing_rows(
     for result in run_results.get("results", []):
         if result["status"] != "fail" or not result.get("compiled_code"):
             continue
-        name = result["unique_id"].split(".")[2]
+        name = test_name(result["unique_id"])
         try:
             cursor = con.execute(f"select * from ({result['compiled_code']}\n) limit {limit}")  # noqa: S608 - dbt's compiled test
             columns = [d[0] for d in cursor.description]
