@@ -143,6 +143,7 @@ def _run(args: argparse.Namespace, paths: LedgerPaths, run_id: str) -> int:
         months,
         run_id,
         execute=None if stages is None else partial(run_quietly, stages=stages),
+        read_all=args.force,
     )
     prune_runs(instance, keep_runs())
     for result in results:
@@ -224,8 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run",
         help="ingest, build, audit and publish (the main job)",
-        description="Run ledger_job once: ingest data/raw, dbt build into the staging database, "
-        "audit with GX + dbt tests, and publish a new version only if the audit passes. When the "
+        description="Run ledger_job once: ingest the sources of data/raw with a changed file, "
+        "dbt build into the staging database, audit with GX + dbt tests, and publish a new "
+        "version only if the audit passes. When the "
         "input files (by sha256) and the code are those of the latest version it says so and "
         "stops before any work. Exit code 1 when the run failed (the served version is "
         "unchanged); 2 when it cannot write where it must (read-only storage), before any "
@@ -235,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--force",
         action="store_true",
-        help="build and audit even when inputs and code are unchanged (publishes nothing new)",
+        help="ingest every source, build and audit even when inputs and code are unchanged "
+        "(publishes nothing new)",
     )
     run.add_argument(
         "--months",

@@ -8,7 +8,7 @@ dispatch-month partitions. The build run carries the ingest run's id: publish au
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,7 @@ import dagster as dg
 import duckdb
 
 from orchestration.defs.dbt.assets import reference_dbt_assets
+from orchestration.defs.ingest.assets import raw_bookkeeping
 from orchestration.defs.partitions import dispatch_months
 from orchestration.incremental import (
     MONTHLY,
@@ -26,7 +27,9 @@ from orchestration.incremental import (
     full_refresh_needed,
     pending_sources,
 )
-from orchestration.ingest.contract import SOURCE_TABLES
+from orchestration.ingest.contract import SOURCE_TABLES, ensure_raw_schema
+from orchestration.ingest.registry import registered, rejected_files
+from orchestration.inputs import SOURCES, input_hashes
 from orchestration.paths import LedgerPaths
 from orchestration.run_scope import INGEST_RUN_TAG, SCOPE_CHANGED, SCOPE_TAG
 from orchestration.staging import open_staging
@@ -104,6 +107,35 @@ def _clamp(months: list[str]) -> tuple[str, ...]:
     first = min(max(months[0], keys[0]), keys[-1])
     last = max(min(months[-1], keys[-1]), keys[0])
     return tuple(keys[keys.index(first) : keys.index(last) + 1])
+
+
+def sources_to_ingest(
+    con: duckdb.DuckDBPyConnection, hashes: Mapping[str, str], code: str
+) -> list[str]:
+    """The sources an ingest run reads: every one when the code changed (a new contract or
+    suite reads and validates every file again); else those whose files differ from the
+    registry, whose changes no publish has consumed (an audit that failed is run again) or that
+    hold a rejected file (warned about on every run while it sits in data/raw)."""
+    if full_refresh_needed(con, code, MONTHLY) or full_refresh_needed(con, code, REST):
+        return list(SOURCES)
+    pending = pending_sources(con)
+    wanted = []
+    for source in SOURCES:
+        files = {name: sha for name, sha in hashes.items() if name.split("/")[0] == source}
+        known = {name: sha for name, (sha, _) in registered(con, source).items()}
+        if files != known or source in pending or rejected_files(con, source):
+            wanted.append(source)
+    return wanted
+
+
+def ingest_request(paths: LedgerPaths, code: str) -> tuple[list[str], list[dg.AssetKey]]:
+    """(sources to read, asset keys of the ingest run that reads them): the raw tables of those
+    sources, and the registry and quarantine that every ingest writes."""
+    with open_staging(paths.ensure()) as con:
+        ensure_raw_schema(con)
+        sources = sources_to_ingest(con, input_hashes(paths), code)
+    keys = [dg.AssetKey(["raw", t]) for s in sources for t in SOURCE_TABLES[s]]
+    return sources, [*keys, *raw_bookkeeping.keys]
 
 
 def plan_build(con: duckdb.DuckDBPyConnection, code: str) -> BuildPlan:
@@ -215,12 +247,26 @@ def run_in_process(
     months: tuple[str, ...] | None = None,
     run_id: str | None = None,
     execute: Execute | None = None,
+    read_all: bool = False,
 ) -> list[dg.ExecuteInProcessResult]:
-    """`ledger run`: the ingest run, then (if it succeeded) the build run it calls for, with
+    """`ledger run`: the ingest run of the sources with a change (every source with
+    ``read_all`` or ``months``), then, if it succeeded, the build run it calls for, with
     ``run_id`` (the id the run lock names, and the version records)."""
     execute = execute or execute_plainly
-    ingest = execute(defs.resolve_job_def("ingest_job"), instance=instance)
-    if not ingest.success:
-        return [ingest]
-    build = build_in_process(defs, instance, code, log, ingest.run_id, months, run_id, execute)
-    return [ingest, build]
+    if read_all or months:
+        sources, keys = list(SOURCES), None
+    else:
+        sources, keys = ingest_request(LedgerPaths.from_env(), code)
+    if left := [s for s in SOURCES if s not in sources]:
+        log(f"ledger run: ingest {', '.join(sources) or 'nothing'}; no change in {', '.join(left)}")
+    results: list[dg.ExecuteInProcessResult] = []
+    if sources:
+        job = defs.resolve_job_def("ingest_job")
+        results.append(execute(job, instance=instance, asset_selection=keys))
+        if not results[0].success:
+            return results
+    ingest_run_id = results[0].run_id if results else None
+    results.append(
+        build_in_process(defs, instance, code, log, ingest_run_id, months, run_id, execute)
+    )
+    return results

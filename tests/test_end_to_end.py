@@ -6,6 +6,7 @@ import json
 import re
 from datetime import date
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -288,6 +289,13 @@ def test_a_new_day_is_built_incrementally_and_published(
     results = run_again(pipeline_run)
     assert all(r.success for r in results)
     assert months_built(results) == ["2023-11"], "only the month of the new day was built"
+    # no voyages or reports file changed: their ingest steps and checks did not run
+    ingested = {m.asset_key for m in results[0].get_asset_materialization_events()}
+    assert ingested == {
+        dg.AssetKey(["raw", t]) for t in ("manifests", "file_registry", "quarantine")
+    }
+    checked = {c.asset_key for c in results[0].get_asset_check_evaluations()}
+    assert checked == {dg.AssetKey(["raw", "manifests"])}
     scopes = {
         c.check_name: c.metadata["scope"].value for c in checks_of(results) if "scope" in c.metadata
     }
@@ -315,6 +323,34 @@ def test_a_new_day_is_built_incrementally_and_published(
     added_t = added["gross_weight"].cast(pl.Float64).sum() / 1000
     assert tonnes == pytest.approx(before["tonnes"] + added_t, abs=0.01)
     assert munitions == explosive
+
+
+def test_an_ingest_run_reads_only_the_sources_with_a_change(
+    pipeline_run: dict, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source is read again when a file of it differs from the registry or it holds a change
+    no publish consumed (an audit that failed); new code reads every source."""
+    from orchestration.code_version import code_version
+    from orchestration.ingest.registry import record_file_event
+    from orchestration.launch import ingest_request
+    from orchestration.staging import open_staging
+
+    paths = copied_home(pipeline_run, tmp_path, monkeypatch)
+    code = code_version()
+    assert ingest_request(paths, code)[0] == [], "the published state: nothing to read"
+    assert ingest_request(paths, f"not {code}")[0] == ["manifests", "voyages", "reports"]
+    voyage = sorted((paths.raw_dir / "voyages").iterdir())[0]
+    voyage.write_bytes(voyage.read_bytes() + b"\n")
+    sources, keys = ingest_request(paths, code)
+    assert sources == ["voyages"]
+    assert {k.to_user_string() for k in keys} == {
+        "raw/voyages",
+        "raw/file_registry",
+        "raw/quarantine",
+    }
+    with open_staging(paths) as con:
+        record_file_event(con, "reports", "reports/left_by_a_failed_audit.md")
+    assert ingest_request(paths, code)[0] == ["voyages", "reports"]
 
 
 def test_reconciliation_flags_the_wrong_direction_report(pipeline_run: dict, served) -> None:

@@ -12,7 +12,14 @@ import dagster as dg
 from orchestration.code_version import code_version
 from orchestration.defs.resources import LedgerResource
 from orchestration.inputs import SOURCES, fingerprint_of, input_hashes
-from orchestration.launch import INGEST, INGEST_PHASE, PHASE_TAG, build_request, plan_build
+from orchestration.launch import (
+    INGEST,
+    INGEST_PHASE,
+    PHASE_TAG,
+    build_request,
+    ingest_request,
+    plan_build,
+)
 from orchestration.publish.store import open_store
 from orchestration.run_lock import running
 
@@ -30,8 +37,9 @@ ingest_job = dg.define_asset_job(
     "ingest_job",
     selection=INGEST,
     tags={PHASE_TAG: INGEST_PHASE},
-    description="Read new or changed files under data/raw into the staging database; a "
-    "successful run triggers the build of the dispatch months it touched.",
+    description="Read new or changed files under data/raw into the staging database (the "
+    "sensor and the schedule select the sources with a change); a successful run triggers the "
+    "build of the dispatch months it touched.",
 )
 
 
@@ -62,7 +70,8 @@ def daily_ledger(context: dg.ScheduleEvaluationContext, ledger: LedgerResource):
     fingerprint, _, nothing_to_do = pending_change(ledger)
     if nothing_to_do:
         return dg.SkipReason(nothing_to_do)
-    return dg.RunRequest(run_key=fingerprint, tags={"trigger": "schedule"})
+    _, keys = ingest_request(ledger.paths, code_version())
+    return dg.RunRequest(run_key=fingerprint, asset_selection=keys, tags={"trigger": "schedule"})
 
 
 @dg.sensor(
@@ -85,7 +94,13 @@ def raw_files_sensor(
     if fingerprint == context.cursor:
         return dg.SensorResult(skip_reason=dg.SkipReason(f"{count} input files, run requested"))
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=fingerprint, tags={"trigger": "raw_files"})],
+        run_requests=[
+            dg.RunRequest(
+                run_key=fingerprint,
+                asset_selection=ingest_request(ledger.paths, code_version())[1],
+                tags={"trigger": "raw_files"},
+            )
+        ],
         cursor=fingerprint,
     )
 
