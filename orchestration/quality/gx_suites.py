@@ -33,13 +33,17 @@ from orchestration.quality.offline_docs import make_offline
 _GX_SEVERITY = {"error": "critical", "warn": "warning"}
 DOCS_SITE = "ledger"
 RESULTS_SUBDIR = "results"  # validation results JSON, under the Data Docs folder
+# Validations the Data Docs index lists, newest first. The index is rebuilt after every
+# validation and reads each result it lists: with no cap, a run's checks grew with the history.
+INDEX_LIMIT = 100
 
 
 @functools.cache
 def gx_context(docs_dir: Path | None = None) -> Any:
     """One ephemeral context per process and docs folder: suites live in our JSON files, not in
     a GX project. With a docs folder, validation results are kept on disk beside the HTML so the
-    Data Docs index lists every past run, not only this process's."""
+    Data Docs index lists past runs (the newest INDEX_LIMIT validations), not only this
+    process's; older pages stay where their checks link to them."""
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
         analytics_enabled=False,  # no phoning home from a pipeline (and no internet here)
@@ -53,7 +57,10 @@ def gx_context(docs_dir: Path | None = None) -> Any:
             DOCS_SITE: {
                 "class_name": "SiteBuilder",
                 "show_how_to_buttons": False,
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "site_index_builder": {
+                    "class_name": "DefaultSiteIndexBuilder",
+                    "validation_results_limit": INDEX_LIMIT,
+                },
                 "store_backend": {
                     "class_name": "TupleFilesystemStoreBackend",
                     "base_directory": str(docs_dir),
