@@ -25,6 +25,9 @@ CHANGE_LOG = "raw.changed_keys where source = 'manifests'"
 # Its entries for file events (load, replace, rejection, duplicate, removal) of any source, whose
 # ``key`` names the source: a build run leaves out the models no pending event feeds (launch.py).
 FILE_EVENT = "files"
+# Its entries for the dispatch months ('YYYY-MM') whose aggregates the next build recomputes
+# (dbt macro only_changed_months): logged by the monthly dbt step before it moves any waybill.
+MONTH_EVENT = "months"
 
 BUILDS_DDL = """
 create table if not exists audit.dbt_builds (
@@ -113,6 +116,19 @@ def queue_months(
     return int(con.execute("select count(*) from raw.changed_keys").fetchone()[0] - before)
 
 
+def record_changed_months(
+    con: duckdb.DuckDBPyConnection, months: list[str], run_id: str, at: datetime
+) -> None:
+    """Log the months whose aggregates the build must recompute. Logged before the monthly
+    models rebuild the waybills, since a corrected re-send can take one out of its old month,
+    and kept until a publish: a run killed after that step leaves the old month to the next."""
+    con.execute(
+        "insert into raw.changed_keys (source, key, source_file, recorded_at)"
+        " select ?, month, ?, ? from unnest(?::varchar[]) as t(month)",
+        [MONTH_EVENT, f"build {run_id}", at, months],
+    )
+
+
 def record_build(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
@@ -138,8 +154,8 @@ def pending_sources(con: duckdb.DuckDBPyConnection) -> set[str]:
     if not table_exists(con, "raw", "changed_keys"):
         return set()
     rows = con.execute(
-        f"select distinct case when source = {sql_literal(FILE_EVENT)} then key else source end"  # noqa: S608 - a constant
-        " from raw.changed_keys"
+        f"select distinct case when source = {sql_literal(FILE_EVENT)} then key else source end"  # noqa: S608 - constants
+        f" from raw.changed_keys where source <> {sql_literal(MONTH_EVENT)}"
     ).fetchall()
     return {r[0] for r in rows}
 

@@ -20,6 +20,7 @@ from orchestration.incremental import (
     pending_sources,
     queue_months,
     record_build,
+    record_changed_months,
 )
 from tests.test_dbt_build import PROV_A, rows, run_dbt
 
@@ -37,7 +38,8 @@ MARTS = (
 
 def deliver(db: Path) -> None:
     """What ingest does when c.csv arrives and the file holding W004 goes: rows in raw, and
-    the waybills they touch in the change log (same transaction)."""
+    the waybills they touch in the change log (same transaction); then what the monthly dbt
+    step logs before it builds: the months of those waybills, before and after."""
     with duckdb.connect(str(db)) as con:
         con.executemany(
             "insert into raw.manifests (waybill_no, dispatch_date, origin_station_code,"
@@ -58,6 +60,7 @@ def deliver(db: Path) -> None:
             "insert into raw.changed_keys values ('manifests', ?, ?, ?)",
             [["W002", PROV_C[0], T2], ["W006", PROV_C[0], T2], ["W004", PROV_A[0], T2]],
         )
+        record_changed_months(con, changed_months(con), "run-c", T2)
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +108,7 @@ def test_rebuilding_queued_months_equals_the_full_build(
     with duckdb.connect(str(db)) as con:
         months = data_months(con)
         queued = queue_months(con, months, "run-b", datetime(2024, 3, 1))
+        record_changed_months(con, changed_months(con), "run-b", datetime(2024, 3, 1))
         assert (
             queued == rows(con, "select count(distinct waybill_no) from main.fct_shipments")[0][0]
         )
@@ -235,7 +239,8 @@ def test_build_state_decides_full_refresh_and_clears_what_was_consumed(tmp_path:
             "insert into raw.changed_keys values (?, 'voyages', 'voyages/v.csv', ?)",
             [FILE_EVENT, datetime(2024, 1, 1, 9, 30)],
         )
-        assert pending_sources(con) == {"manifests", "voyages"}
+        record_changed_months(con, ["2023-12"], "run-1", datetime(2024, 1, 1, 9, 45))
+        assert pending_sources(con) == {"manifests", "voyages"}, "a month is not a source"
         assert full_refresh_needed(con, "code-1", MONTHLY), "no build yet"
         record_build(
             con,
@@ -250,6 +255,6 @@ def test_build_state_decides_full_refresh_and_clears_what_was_consumed(tmp_path:
         assert full_refresh_needed(con, "code-2", MONTHLY), "new code: everything is rebuilt"
         assert full_refresh_needed(con, "code-1", "rest"), "each dbt step keeps its own state"
         assert clear_consumed_changes(con, "run-other") == 0
-        assert clear_consumed_changes(con, "run-1") == 2
+        assert clear_consumed_changes(con, "run-1") == 3
         assert rows(con, "select key from raw.changed_keys") == [("W2",)], "arrived mid-build"
         assert pending_sources(con) == {"manifests"}

@@ -158,6 +158,55 @@ def test_a_corrected_resend_in_an_old_month_rebuilds_that_month_only(
     assert [rank for rank, _ in history] == [1, 2] and history[0][1] == 12.345
 
 
+MONTHLY_SUMS = """
+    select strftime(dispatch_date, '%Y-%m'), count(*), round(sum(gross_cargo_tonnes), 6)
+    from fct_shipments where is_explosive group by 1 order by 1
+"""
+
+
+def test_a_resend_that_moves_a_waybill_recomputes_the_aggregates_of_both_months(
+    pipeline_run: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A September waybill re-sent with an August date: both months are built, and the
+    aggregates rebuilt by month (agg_monthly_flows, int_summed_daily_flows) leave September
+    as much as they add to August, matching fct_shipments day by day and month by month."""
+    from orchestration.generate import generate_day
+
+    paths = copied_home(pipeline_run, tmp_path, monkeypatch)
+    with duckdb.connect(str(paths.serving_db), read_only=True) as con:
+        (waybill,) = con.execute(
+            "select min(waybill_no) from fct_shipments"
+            " where is_explosive and strftime(dispatch_date, '%Y-%m') = '2023-09'"
+        ).fetchone()
+    day = generate_day(paths.raw_dir, date(2023, 8, 20), 1)
+    pl.read_csv(day, infer_schema=False).with_columns(
+        pl.lit(waybill).alias("waybill_no")
+    ).write_csv(day)
+
+    results = run_again(pipeline_run)
+    assert all(r.success for r in results)
+    assert months_built(results) == ["2023-08", "2023-09"]
+    with duckdb.connect(str(paths.serving_db), read_only=True) as con:
+        assert con.execute(
+            "select strftime(dispatch_date, '%Y-%m') from fct_shipments where waybill_no = ?",
+            [waybill],
+        ).fetchall() == [("2023-08",)]
+        flows = con.execute(
+            "select strftime(month, '%Y-%m'), sum(shipments), round(sum(explosive_tonnes), 6)"
+            " from agg_monthly_flows group by 1 order by 1"
+        ).fetchall()
+        assert flows == con.execute(MONTHLY_SUMS).fetchall()
+    with duckdb.connect(str(paths.staging_db), read_only=True) as con:
+        mismatched = con.execute(
+            "select count(*) from (select dispatch_date, sum(shipments) as n,"
+            " round(sum(tonnes), 6) as t from intermediate.int_summed_daily_flows group by 1) a"
+            " full join (select dispatch_date, count(*) as n, round(sum(gross_cargo_tonnes), 6)"
+            " as t from main.fct_shipments group by 1) b using (dispatch_date)"
+            " where a.n is distinct from b.n or a.t is distinct from b.t"
+        ).fetchone()[0]
+    assert mismatched == 0
+
+
 def test_a_killed_backfill_leaves_the_served_version_and_the_next_run_completes_it(
     pipeline_run: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

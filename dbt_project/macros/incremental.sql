@@ -68,3 +68,40 @@
     {%- endif -%}
     {%- do return(column ~ " between date '" ~ days[0] ~ "' and date '" ~ days[1] ~ "'") -%}
 {%- endmacro %}
+
+{#- Incremental aggregates recompute the dispatch months whose rows changed: those of the
+    rebuilt waybills before and after the change (a corrected re-send can move a waybill),
+    which the monthly dbt step logs in raw.changed_keys (source 'months') before it rebuilds
+    them and the publish clears with the rest of the log. The pre-hook deletes the months'
+    rows, the incremental branch inserts them anew; `column` is a date, compared with literal
+    month bounds, which DuckDB pushes into the scans below. A full refresh ignores both. -#}
+{% macro delete_changed_months(column) %}
+    {% if is_incremental() %}
+        delete from {{ this }} where {{ changed_months_condition(column) }}
+    {% endif %}
+{% endmacro %}
+
+{% macro only_changed_months(column, keyword='and') %}
+    {% if is_incremental() %}
+        {{ keyword }} {{ changed_months_condition(column) }}
+    {% endif %}
+{% endmacro %}
+
+{% macro changed_months_condition(column) -%}
+    {%- if not execute -%}
+        {%- do return('true') -%}
+    {%- endif -%}
+    {%- set months = run_query(
+        "select distinct key from " ~ source('raw', 'changed_keys')
+        ~ " where source = 'months' order by key"
+    ).columns[0].values() -%}
+    {%- set bounds = [] -%}
+    {%- for month in months -%}
+        {%- set year, number = month.split('-') | map('int') | list -%}
+        {%- set next = '%04d-%02d' | format(year + number // 12, number % 12 + 1) -%}
+        {%- do bounds.append(
+            "(" ~ column ~ " >= date '" ~ month ~ "-01' and " ~ column ~ " < date '" ~ next ~ "-01')"
+        ) -%}
+    {%- endfor -%}
+    {%- do return('(' ~ (bounds | join(' or ') or 'false') ~ ')') -%}
+{%- endmacro %}

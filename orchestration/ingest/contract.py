@@ -191,8 +191,8 @@ DDL: dict[str, str] = {
         )""",
     "changed_keys": """
         create table if not exists raw.changed_keys (
-            source varchar not null,                -- manifests, or files (file events)
-            key varchar not null,                   -- waybill_no, or a file event's source
+            source varchar not null,                -- manifests, files (file events) or months
+            key varchar not null,                   -- waybill_no; a file event's source; a month
             source_file varchar not null,           -- the file that brought or took the rows
             recorded_at timestamp not null          -- cleared up to a run's start by its publish
         )""",

@@ -37,9 +37,11 @@ from orchestration.incremental import (
     RAW_SOURCE,
     REFERENCE,
     REST,
+    changed_months,
     full_refresh_needed,
     queue_months,
     record_build,
+    record_changed_months,
 )
 from orchestration.markdown import markdown_table
 from orchestration.quality.audit import record_results
@@ -240,10 +242,12 @@ def _build(
     code = code_version()
     with ledger.staging() as con:
         full = full_refresh_needed(con, code, part)
-        if part == MONTHLY and not full:
+        if part == MONTHLY and not full:  # a full build of it is followed by a full one of REST
             queued = _queue_partition_months(context, con)
             if queued:
                 context.log.info(f"months {context.partition_key_range}: {queued} waybills queued")
+            now = datetime.now(UTC).replace(tzinfo=None)
+            record_changed_months(con, changed_months(con), context.run_id, now)
     started = datetime.now(UTC).replace(tzinfo=None)  # after queueing: the build consumes them
     context.log.info(
         "dbt build: full refresh (code changed since the last build)"

@@ -110,7 +110,9 @@ def published_version(
     with ledger.staging() as con:  # the served version now holds them: the next build need not
         replaced = replaced_waybills(con) if result.built == "delta" else None
         cleared = clear_consumed_changes(con, context.run_id)
-    context.log.info(f"change log: {cleared} entries (waybills, file events) of this run cleared")
+    context.log.info(
+        f"change log: {cleared} entries (waybills, file events, months) of this run cleared"
+    )
     version = result.version
     for note in result.recovered:
         context.log.warning(f"recovered from an interrupted publish: {note}")

@@ -1,16 +1,28 @@
-{#- Explosive traffic only: the figures the reports argue about, per month and rail route. -#}
+{#- Explosive traffic only: the figures the reports argue about, per month and rail route.
+    Incremental by month (macro only_changed_months): a day of manifests recomputes its month,
+    not a scan of every shipment. Spark cannot delete rows: there it is a table. -#}
+{{
+    config(
+        materialized='table' if target.type == 'spark' else 'incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_changed_months('month') }}",
+    )
+}}
+-- depends_on: {{ source('raw', 'changed_keys') }}
 with
 
 shipments as (
 
     select * from {{ ref('fct_shipments') }}
-    where is_explosive
+    where is_explosive {{ only_changed_months('dispatch_month') }}
 
 ),
 
 munitions as (
 
     select * from {{ ref('fct_munitions_equivalent') }}
+    {{ only_changed_months('dispatch_month', keyword='where') }}
 
 ),
 
