@@ -381,13 +381,13 @@ def test_gx_is_imported_in_the_background_once_per_process() -> None:
     thread per process, and after it the module is there for the checks."""
     probe = (
         "import sys\n"
-        "from orchestration.quality.preload import MODULE, preload_gx\n"
+        "from orchestration.preload import GX, preload\n"
         "assert 'great_expectations' not in sys.modules\n"
-        "thread = preload_gx()\n"
-        "assert thread is not None and preload_gx() is None\n"
+        "thread = preload(GX)\n"
+        "assert thread is not None and preload(GX) is None\n"
         "thread.join()\n"
-        "assert MODULE in sys.modules and 'great_expectations' in sys.modules\n"
-        "assert preload_gx() is None\n"
+        "assert GX in sys.modules and 'great_expectations' in sys.modules\n"
+        "assert preload(GX) is None\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True

@@ -44,6 +44,7 @@ from orchestration.incremental import (
     record_changed_months,
 )
 from orchestration.markdown import markdown_table
+from orchestration.preload import EVIDENCE, preload
 from orchestration.quality.audit import record_results
 from orchestration.run_scope import SCOPE_CHANGED, SCOPE_TAG
 
@@ -258,6 +259,8 @@ def _build(
     # unit tests, which read fixed rows and not the data, passed when this code last built
     args = ["build", *DBT_VARS]
     args += ["--full-refresh"] if full else ["--exclude-resource-type", "unit_test"]
+    if part == REST:  # the evidence report comes next: its imports overlap dbt's SQL
+        preload(EVIDENCE)
     run, params = dbt.invoke(args, context=context)
     if not (run.target_path / "run_results.json").exists():  # e.g. a profile or project error
         raise dg.Failure(f"dbt build stopped before any node, nothing is published: {run.errors}")
