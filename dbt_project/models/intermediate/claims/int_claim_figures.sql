@@ -133,17 +133,86 @@ rounds as (
 
 ),
 
--- distinct containers cannot be summed per day: only containers claims join the shipments
+-- distinct containers cannot be summed per day. Each container's first and last dispatch day,
+-- in one pass over the shipments: one seen on a single day counts for a period holding that
+-- day (summed per day, like the tonnes); the few seen on several days are counted distinct
+-- over their days. Exact, and one pass whatever the number of containers claims (a join of
+-- the claims with every shipment was 2.5 s at 10 M rows).
+container_spans as (
+
+    select
+        container_no,
+        min(dispatch_date) as first_date,
+        max(dispatch_date) as last_date
+    from shipments
+    where container_no is not null
+    group by container_no
+
+),
+
+single_day_containers as (
+
+    select
+        first_date as dispatch_date,
+        count(*) as containers
+    from container_spans
+    where first_date = last_date
+    group by first_date
+
+),
+
+multi_day_container_dates as (
+
+    select distinct
+        shipments.container_no,
+        shipments.dispatch_date
+    from shipments
+    inner join container_spans
+        on shipments.container_no = container_spans.container_no
+    where container_spans.first_date < container_spans.last_date
+
+),
+
+single_day_totals as (
+
+    select
+        periods.claim_id,
+        cast(sum(single_day_containers.containers) as bigint) as containers
+    from periods
+    inner join single_day_containers
+        on single_day_containers.dispatch_date
+        between periods.effective_start and periods.effective_end
+    where periods.metric = 'containers'
+    group by periods.claim_id
+
+),
+
+multi_day_totals as (
+
+    select
+        periods.claim_id,
+        count(distinct multi_day_container_dates.container_no) as containers
+    from periods
+    inner join multi_day_container_dates
+        on multi_day_container_dates.dispatch_date
+        between periods.effective_start and periods.effective_end
+    where periods.metric = 'containers'
+    group by periods.claim_id
+
+),
+
 containers as (
 
     select
         periods.claim_id,
-        count(distinct shipments.container_no) as containers
+        coalesce(single_day_totals.containers, 0)
+        + coalesce(multi_day_totals.containers, 0) as containers
     from periods
-    inner join shipments
-        on shipments.dispatch_date between periods.effective_start and periods.effective_end
+    left join single_day_totals
+        on periods.claim_id = single_day_totals.claim_id
+    left join multi_day_totals
+        on periods.claim_id = multi_day_totals.claim_id
     where periods.metric = 'containers'
-    group by periods.claim_id
 
 ),
 
