@@ -329,8 +329,11 @@ def test_an_ingest_run_reads_only_the_sources_with_a_change(
     pipeline_run: dict, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A source is read again when a file of it differs from the registry or it holds a change
-    no publish consumed (an audit that failed); new code reads every source."""
+    no publish consumed (an audit that failed); new code reads every source. The raw-files
+    sensor requests the same steps as `ledger run`."""
     from orchestration.code_version import code_version
+    from orchestration.defs.jobs import raw_files_sensor
+    from orchestration.defs.resources import LedgerResource
     from orchestration.ingest.registry import record_file_event
     from orchestration.launch import ingest_request
     from orchestration.staging import open_staging
@@ -348,6 +351,11 @@ def test_an_ingest_run_reads_only_the_sources_with_a_change(
         "raw/file_registry",
         "raw/quarantine",
     }
+    ledger = LedgerResource(home=str(paths.home))  # the sensor asks for the same steps
+    [request] = raw_files_sensor(
+        dg.build_sensor_context(cursor=None, resources={"ledger": ledger})
+    ).run_requests
+    assert set(request.asset_selection) == set(keys)
     with open_staging(paths) as con:
         record_file_event(con, "reports", "reports/left_by_a_failed_audit.md")
     assert ingest_request(paths, code)[0] == ["voyages", "reports"]

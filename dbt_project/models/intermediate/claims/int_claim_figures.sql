@@ -173,31 +173,22 @@ multi_day_container_dates as (
 
 ),
 
-single_day_totals as (
+-- per day: the single-day containers' count, and each multi-day container's name
+container_days as (
 
     select
-        periods.claim_id,
-        cast(sum(single_day_containers.containers) as bigint) as containers
-    from periods
-    inner join single_day_containers
-        on single_day_containers.dispatch_date
-        between periods.effective_start and periods.effective_end
-    where periods.metric = 'containers'
-    group by periods.claim_id
+        dispatch_date,
+        containers,
+        null as container_no
+    from single_day_containers
 
-),
-
-multi_day_totals as (
+    union all
 
     select
-        periods.claim_id,
-        count(distinct multi_day_container_dates.container_no) as containers
-    from periods
-    inner join multi_day_container_dates
-        on multi_day_container_dates.dispatch_date
-        between periods.effective_start and periods.effective_end
-    where periods.metric = 'containers'
-    group by periods.claim_id
+        dispatch_date,
+        0 as containers,
+        container_no
+    from multi_day_container_dates
 
 ),
 
@@ -205,14 +196,16 @@ containers as (
 
     select
         periods.claim_id,
-        coalesce(single_day_totals.containers, 0)
-        + coalesce(multi_day_totals.containers, 0) as containers
+        cast(
+            coalesce(sum(container_days.containers), 0)
+            + count(distinct container_days.container_no) as bigint
+        ) as containers
     from periods
-    left join single_day_totals
-        on periods.claim_id = single_day_totals.claim_id
-    left join multi_day_totals
-        on periods.claim_id = multi_day_totals.claim_id
+    left join container_days
+        on container_days.dispatch_date
+        between periods.effective_start and periods.effective_end
     where periods.metric = 'containers'
+    group by periods.claim_id
 
 ),
 
