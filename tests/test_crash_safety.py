@@ -148,13 +148,11 @@ def test_kill_9_during_ingest_and_dbt_keeps_v1_and_the_next_run_publishes_v2(
 ) -> None:
     paths, env = home
     assert ledger(env, "generate").returncode == 0
-    (paths.raw_dir / "manifests" / "zz junk.csv").write_bytes(bytes(range(256)) * 40)
+    (paths.raw_dir / "voyages" / "zz junk.csv").write_bytes(bytes(range(256)) * 40)
     first = ledger(env, "run")
     assert first.returncode == 0, first.stderr[-3000:]
-    assert (  # a rejected file does not stop the run, but the run says so
-        "WARNING file rejected: manifests/zz junk.csv: binary content (NUL bytes), not text\n"
-        in first.stderr
-    )
+    rejected = "WARNING file rejected: voyages/zz junk.csv: binary content (NUL bytes), not text\n"
+    assert rejected in first.stderr, "a rejected file does not stop the run, but the run says so"
     store = VersionStore(paths)
     (v1,) = store.versions()
     assert (v1.version_id, v1.status) == (1, "published")
@@ -172,6 +170,8 @@ def test_kill_9_during_ingest_and_dbt_keeps_v1_and_the_next_run_publishes_v2(
 
     again = ledger(env, "run")
     assert again.returncode == 0, again.stderr[-3000:]
+    # only a manifest changed, but the voyages still hold the rejected file: read, and said again
+    assert rejected in again.stderr
     assert list(paths.warehouse_dir.glob("ingest-*")) == []  # the killed run's scratch is swept
     # the two killed runs no longer show as STARTED: the next run marked them failed, and said so
     instance = dg.DagsterInstance.from_config(str(paths.warehouse_dir / "dagster"))
