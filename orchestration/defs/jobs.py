@@ -7,6 +7,8 @@ differ from the latest version's; when an ingest run succeeds, ``build_after_ing
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import dagster as dg
 
 from orchestration.code_version import code_version
@@ -20,6 +22,7 @@ from orchestration.launch import (
     ingest_request,
     plan_build,
 )
+from orchestration.paths import LedgerPaths
 from orchestration.publish.store import open_store
 from orchestration.run_lock import running
 
@@ -43,19 +46,37 @@ ingest_job = dg.define_asset_job(
 )
 
 
-def pending_change(ledger: LedgerResource) -> tuple[str, int, str | None]:
-    """(fingerprint of inputs + code, number of input files, why there is nothing to do)."""
+@dataclass(frozen=True)
+class PendingChange:
+    """What the sensor and the schedule see: the fingerprint of inputs + code, the number of
+    input files, and why there is nothing to do (None: a change to ingest)."""
+
+    fingerprint: str
+    code: str
+    files: int
+    nothing_to_do: str | None
+
+    def ingest_run(self, paths: LedgerPaths, trigger: str) -> dg.RunRequest:
+        """The ingest run for it: the steps of the sources with a change, as `ledger run`."""
+        _, keys = ingest_request(paths, self.code)
+        return dg.RunRequest(
+            run_key=self.fingerprint, asset_selection=keys, tags={"trigger": trigger}
+        )
+
+
+def pending_change(ledger: LedgerResource) -> PendingChange:
     paths = ledger.paths
     hashes = input_hashes(paths)
-    fingerprint = fingerprint_of(hashes, code_version())
+    code = code_version()
+    fingerprint = fingerprint_of(hashes, code)
+    nothing_to_do = None
     if not hashes:
-        return fingerprint, 0, f"no input files in {paths.raw_dir}/{{{','.join(SOURCES)}}}"
-    if holder := running(paths):
-        return fingerprint, len(hashes), f"a run is in progress ({holder})"
-    latest = open_store(paths).already_published(fingerprint)
-    if latest is not None:
-        return fingerprint, len(hashes), f"{len(hashes)} input files, already {latest.label}"
-    return fingerprint, len(hashes), None
+        nothing_to_do = f"no input files in {paths.raw_dir}/{{{','.join(SOURCES)}}}"
+    elif holder := running(paths):
+        nothing_to_do = f"a run is in progress ({holder})"
+    elif (latest := open_store(paths).already_published(fingerprint)) is not None:
+        nothing_to_do = f"{len(hashes)} input files, already {latest.label}"
+    return PendingChange(fingerprint, code, len(hashes), nothing_to_do)
 
 
 @dg.schedule(
@@ -67,11 +88,10 @@ def pending_change(ledger: LedgerResource) -> tuple[str, int, str | None]:
     "version (else skipped with the reason).",
 )
 def daily_ledger(context: dg.ScheduleEvaluationContext, ledger: LedgerResource):
-    fingerprint, _, nothing_to_do = pending_change(ledger)
-    if nothing_to_do:
-        return dg.SkipReason(nothing_to_do)
-    _, keys = ingest_request(ledger.paths, code_version())
-    return dg.RunRequest(run_key=fingerprint, asset_selection=keys, tags={"trigger": "schedule"})
+    change = pending_change(ledger)
+    if change.nothing_to_do:
+        return dg.SkipReason(change.nothing_to_do)
+    return change.ingest_run(ledger.paths, "schedule")
 
 
 @dg.sensor(
@@ -88,20 +108,17 @@ def raw_files_sensor(
     # A read-write client on the served file shuts every reader out: free them within 30 s.
     for finding in open_store(ledger.paths).free_published_files(wait=False):
         context.log.warning(finding.message)
-    fingerprint, count, nothing_to_do = pending_change(ledger)
-    if nothing_to_do:
-        return dg.SensorResult(skip_reason=dg.SkipReason(nothing_to_do), cursor=fingerprint)
-    if fingerprint == context.cursor:
-        return dg.SensorResult(skip_reason=dg.SkipReason(f"{count} input files, run requested"))
+    change = pending_change(ledger)
+    if change.nothing_to_do:
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason(change.nothing_to_do), cursor=change.fingerprint
+        )
+    if change.fingerprint == context.cursor:
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason(f"{change.files} input files, run requested")
+        )
     return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(
-                run_key=fingerprint,
-                asset_selection=ingest_request(ledger.paths, code_version())[1],
-                tags={"trigger": "raw_files"},
-            )
-        ],
-        cursor=fingerprint,
+        run_requests=[change.ingest_run(ledger.paths, "raw_files")], cursor=change.fingerprint
     )
 
 
