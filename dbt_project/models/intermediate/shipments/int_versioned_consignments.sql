@@ -18,15 +18,9 @@ with
 manifests as (
 
     select * from {{ ref('stg_raw__manifests') }}
-    {% if is_incremental() %}
-        -- the changed waybills' rows by their position in the raw files: a filter on the
-        -- trimmed waybill_no alone made the view compute every column (row id hashes
-        -- included) of every raw row before filtering, ~3 s at 10 M rows for one new day
-        where (source_file, source_row) in (
-            select source_file, source_row from {{ ref('stg_raw__manifests') }}
-            {{ only_changed_waybills(keyword='where') }}
-        )
-    {% endif %}
+    -- waybill_no is the raw column, so DuckDB filters the raw scan before the view computes
+    -- the other columns (row id hashes included): 0.15 s at 10 M rows for one new day
+    {{ only_changed_waybills(keyword='where') }}
 
 ),
 
