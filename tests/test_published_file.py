@@ -81,6 +81,18 @@ def test_evidence_view_reads_the_tables_of_its_own_file(pipeline_run: dict) -> N
     assert sum(got for _, _, got in per_claim) > 0
 
 
+def test_served_file_keeps_its_small_tables_in_small_blocks(pipeline_run: dict, served) -> None:
+    """The served file (a version file plus the registry) is ~1 MiB, not 11 blocks of 256 KiB:
+    a version that adds a day must not cost more than the day's own Parquet parts."""
+    from orchestration.publish.files import VERSION_BLOCK_SIZE
+
+    ((block_size, blocks),) = served.execute(
+        "select block_size, total_blocks from pragma_database_size()"
+    ).fetchall()
+    assert block_size == VERSION_BLOCK_SIZE
+    assert pipeline_run["paths"].serving_db.stat().st_size <= (blocks + 1) * block_size < 2**21
+
+
 def test_headline_rounds_are_the_sum_over_the_summable_table(served) -> None:
     """Every rounds claim's central figure is sum(rounds_central) of fct_munitions_equivalent
     over the shipments dispatched in its period, and its evidence rows are those shipments."""
