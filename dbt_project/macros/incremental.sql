@@ -21,11 +21,11 @@
     incremental build rebuilt (the orchestrator passes --vars '{changed_only: true}' for those
     builds): the rest passed the same tests when it was built, under the same code. Tests on
     rows as loaded take `where: changed_files`: only the rows of the files ingest loaded since
-    (source_file is passed through untouched, so DuckDB prunes the raw scan to them). Tests on views over shipments
-    take `where: 'changed_dates:<date column>'`: the rows dated within the dispatch days of the
-    rebuilt waybills, as a literal range, which DuckDB pushes through the view's joins into the
-    shipments scan (a subquery it does not push). A full refresh, or dbt run by hand, tests every
-    row. Any other `where` works as in dbt. -#}
+    (source_file is passed through untouched, so DuckDB prunes the raw scan to them). Tests on
+    views over shipments take `where: 'changed_dates:<date column>'`: the rows dated within the
+    dispatch days of the rebuilt waybills, as a literal range, which DuckDB pushes through the
+    view's joins into the shipments scan (a subquery it does not push). A full refresh, or dbt
+    run by hand, tests every row. Any other `where` works as in dbt. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- set changed = "waybill_no in (select key from raw.changed_keys where source = 'manifests')" -%}

@@ -42,7 +42,7 @@ from orchestration.sql import attach, connect, fsync, quote_ident
 # gave it 11 blocks, 2.8 MiB: more than a day's Parquet parts (2.6 MiB), so a one-day version
 # cost twice the data it changed. 64 KiB blocks: 1.0 MiB. (16 KiB gives 0.6 MiB, but DuckDB
 # then stops bit-packing integer columns, which a large quarantine table would pay for.)
-# Readers need DuckDB 1.2 or later, the first to open files with other than 256 KiB blocks.
+# Readers need DuckDB 1.1 or later: 1.0 opens 256 KiB blocks only.
 VERSION_BLOCK_SIZE = 64 * 1024
 
 # Row identity per mart table for `diff`, natural keys so samples are readable (waybill_no, not
