@@ -42,6 +42,7 @@ def test_definitions_load_with_job_schedule_sensor() -> None:
     assert partitioned == {
         "stg_raw__manifests",
         "stg_raw__changed_waybills",
+        "int_ranked_resent_waybills",
         "int_versioned_consignments",
         "int_classified_consignments",
         "fct_shipments",
