@@ -6,10 +6,11 @@ connection before ``fetchall`` and the rollback drops the result; StaticPool and
 ``create_temp_table=False`` do not help; GX also has no DuckDB dialect for regex). So DuckDB
 reads only the columns a suite needs (Arrow, no row loop) and GX validates dataframe batches.
 
-Memory stays bounded by ``chunk_rows``: row-wise expectations (not null, ranges, sets, regex,
-column pairs) give the same verdict on a table as on its row chunks, so they are streamed in
-chunks and their counts summed; uniqueness is checked per hash partition of its key (all copies
-of a value land in one partition); anything else (row count) sees the whole table.
+Memory stays bounded by a few chunks of ``chunk_rows`` (one per validation lane): row-wise
+expectations (not null, ranges, sets, regex, column pairs) give the same verdict on a table as
+on its row chunks, so they are streamed in chunks and their counts summed; uniqueness is
+checked per hash partition of its key (all copies of a value land in one partition); anything
+else (row count) sees the whole table.
 
 This module runs a suite; ``gx_batches`` reads the table, ``gx_summary`` merges the chunk
 results and sums them up, ``gx_suites`` holds the GX context, the suite files and Data Docs.
@@ -18,6 +19,8 @@ results and sums them up, ``gx_suites`` holds the GX context, the suite files an
 from __future__ import annotations
 
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,7 @@ from orchestration.quality.gx_summary import (
 )
 
 DEFAULT_CHUNK_ROWS = 1_000_000
+VALIDATION_LANES = 2
 
 # GX fingerprints every pandas batch under 1 GB (md5 over pandas' hash of every cell), only to
 # show it as a batch marker. Over 10 M rows that was half of a suite's time (23 of 50 s on
@@ -83,41 +87,62 @@ def validate_table(
         scoped = f"(select * from {relation} where {where})"  # noqa: S608 - our own condition
         scoped_rows = con.execute(f"select count(*) from {scoped}").fetchone()[0]  # noqa: S608
     context = gx_context(docs_dir)
-    datasource = context.data_sources.get("ledger")
     asset_name = f"{schema}.{name}"
-    try:
-        asset = datasource.get_asset(asset_name)
-    except LookupError:
-        asset = datasource.add_dataframe_asset(asset_name)
-    batch_def = next(
-        iter(asset.batch_definitions), None
-    ) or asset.add_batch_definition_whole_dataframe("whole")
+    # One datasource per lane: a GX datasource holds one execution engine, and the engine one
+    # active batch, so two chunks validated at once on one engine would read each other's rows.
+    lanes = [
+        (
+            ThreadPoolExecutor(1, thread_name_prefix=f"gx-{k}"),
+            _batch_definition(context, k, asset_name),
+        )
+        for k in range(VALIDATION_LANES)
+    ]
 
     expectations = list(suite.expectations)
-    results: dict[int, ExpectationValidationResult] = {}
+    groups = plan_groups(expectations, existing)
+    subs = [[expectations[i] for i in group.indices] for group in groups]
+    chunks: list[list[ExpectationValidationResult]] = [[] for _ in expectations]
     batches = 0
-    suite_meta: dict[str, Any] = {}
-    for group in plan_groups(expectations, existing):
-        sub = [expectations[i] for i in group.indices]
-        parts: list[list[ExpectationValidationResult]] = [[] for _ in sub]
-        whole = group.mode == "whole"
-        source, count = (relation, rows) if whole else (scoped, scoped_rows)
-        for frame in frames(con, source, group, count, chunk_rows):
-            batches += 1
-            # Batch.validate would load (and fingerprint-hash) the dataframe a second time.
-            validated = V1Validator(
-                batch_definition=batch_def,
-                batch_parameters={"dataframe": frame},
-                result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
-            ).validate_expectation_suite(gx.ExpectationSuite(name=suite_name, expectations=sub))
-            suite_meta = suite_meta or dict(validated.meta)
-            by_key = {expectation_key(r.expectation_config): r for r in validated.results}
-            for slot, exp in zip(parts, sub, strict=True):
-                slot.append(by_key[expectation_key(exp.configuration)])
-        for i, slot in zip(group.indices, parts, strict=True):
-            results[i] = merge_chunks(slot)
 
-    ordered = [results[i] for i in range(len(expectations))]
+    def validate(batch_def: Any, sub: list[Any], frame: Any) -> Any:
+        # Batch.validate would load (and fingerprint-hash) the dataframe a second time.
+        return V1Validator(
+            batch_definition=batch_def,
+            batch_parameters={"dataframe": frame},
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
+        ).validate_expectation_suite(gx.ExpectationSuite(name=suite_name, expectations=sub))
+
+    # Chunks take turns on the lanes while DuckDB reads the next one: most of a chunk's time is
+    # Arrow kernels (regex, take, factorize) that release the GIL. At most one chunk waits per
+    # lane, so memory stays bounded by chunk_rows. Chunk 0 runs on the "ledger" datasource,
+    # whose batch definition the Data Docs page shows.
+    pending: deque[tuple[int, Future[Any]]] = deque()
+    suite_meta: dict[str, Any] = {}
+
+    def collect() -> None:
+        nonlocal suite_meta
+        index, future = pending.popleft()
+        validated = future.result()
+        suite_meta = suite_meta or dict(validated.meta)
+        by_key = {expectation_key(r.expectation_config): r for r in validated.results}
+        for i, exp in zip(groups[index].indices, subs[index], strict=True):
+            chunks[i].append(by_key[expectation_key(exp.configuration)])
+
+    try:
+        for index, group in enumerate(groups):
+            source, count = (relation, rows) if group.mode == "whole" else (scoped, scoped_rows)
+            for frame in frames(con, source, group, count, chunk_rows):
+                pool, batch_def = lanes[batches % len(lanes)]
+                batches += 1
+                pending.append((index, pool.submit(validate, batch_def, subs[index], frame)))
+                while len(pending) > len(lanes):
+                    collect()
+        while pending:
+            collect()
+    finally:
+        for pool, _ in lanes:
+            pool.shutdown(cancel_futures=True)
+    ordered = [merge_chunks(slot) for slot in chunks]
     summary_kwargs = dict(
         table=asset_name,
         suite=suite_name,
@@ -132,4 +157,20 @@ def validate_table(
         url = write_data_docs(context, suite, ordered, suite_meta, docs_dir, run_name, asset_name)
     return ValidationSummary(
         **summary_kwargs, seconds=round(time.perf_counter() - started, 3), data_docs_url=url
+    )
+
+
+def _batch_definition(context: Any, lane: int, asset_name: str) -> Any:
+    """The whole-dataframe batch definition of ``asset_name`` on lane ``lane``'s datasource."""
+    source_name = "ledger" if lane == 0 else f"ledger-{lane}"
+    try:
+        datasource = context.data_sources.get(source_name)
+    except KeyError:
+        datasource = context.data_sources.add_pandas(source_name)
+    try:
+        asset = datasource.get_asset(asset_name)
+    except LookupError:
+        asset = datasource.add_dataframe_asset(asset_name)
+    return next(iter(asset.batch_definitions), None) or asset.add_batch_definition_whole_dataframe(
+        "whole"
     )
