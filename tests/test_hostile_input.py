@@ -491,7 +491,11 @@ def test_one_stray_high_byte_in_an_ascii_file_is_not_a_legacy_encoding(tmp_path:
     legacy = tmp_path / "legacy.csv"
     legacy.write_bytes(f"{HEADER}\n".encode() + row("W1", shipper="Жд").encode("cp1251"))
 
-    assert (encoding.detect_encoding(path), encoding.detect_encoding(legacy)) == ("utf-8", "cp1251")
+    assert encoding.detect_encoding(path) == ("utf-8", True)
+    assert encoding.detect_encoding(legacy) == ("cp1251", True)
+    clean = tmp_path / "clean.csv"
+    clean.write_text(f"{HEADER}\n{row('W1', shipper='Жд')}\n", encoding="utf-8")
+    assert encoding.detect_encoding(clean) == ("utf-8", False)
 
 
 def test_a_quote_never_closed_stops_at_the_line_limit_and_reading_resumes(

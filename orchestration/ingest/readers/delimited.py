@@ -179,15 +179,10 @@ def sniff_header(text: str, suffix: str) -> tuple[str, list[str]]:
     return separator, header
 
 
-def _drop_blank_rows(frame: pl.LazyFrame, columns: Sequence[str]) -> pl.LazyFrame:
-    """Blank lines (or only separators) are layout, not records: they are not counted."""
-    return frame.filter(pl.any_horizontal(clean_text(pl.col(c)).is_not_null() for c in columns))
-
-
 def read_delimited(path: Path, display: str, expected: FileColumns, scratch: Path) -> TextFrame:
     """Every record as text, with the rows whose shape is wrong flagged, not dropped."""
     sample = text_sample(path, display)
-    encoding = detect_encoding(path)
+    encoding, replaced = detect_encoding(path)
     source = path
     if encoding != "utf-8":
         source = transcode_to_utf8(path, scratch / "transcoded.csv", encoding)
@@ -222,31 +217,42 @@ def read_delimited(path: Path, display: str, expected: FileColumns, scratch: Pat
         quote_char='"',
         raise_if_empty=False,
     ).with_columns(pl.col("source_row").cast(pl.Int64))
-    named = _drop_blank_rows(raw, [*positional, "__spill"]).rename(
-        dict(zip(positional, names, strict=True))
+    frame, mapped, unmapped = text_columns(
+        raw.rename(dict(zip(positional, names, strict=True))), names, expected, display
     )
-    frame, mapped, unmapped = text_columns(named, names, expected, display)
-    # A join, not replace_strict: that one makes polars drop streaming (7 GB for 10 M rows).
-    short = scan.short.rename({"fields": "__fields"}).lazy()
-    fields = pl.col("__fields")
-    frame = (
-        frame.join(short, on="source_row", how="left", maintain_order="left")
-        .with_columns(
-            pl.any_horizontal(
-                pl.col(n).str.contains(ENCODING_ERROR_CHAR, literal=True) for n in names
-            )
-            .fill_null(False)
-            .alias("__encoding_error"),
-            pl.when(clean_text(pl.col("__spill")).is_not_null())
-            .then(
-                pl.lit(f"more fields than the header's {len(names)}; the extra fields are cut off")
-            )
-            .when(fields.is_not_null())
-            .then(pl.format(f"{{}} field(s) where the header has {len(names)}", fields))
-            .alias("__malformed"),
+    # Blank lines (or only separators) are layout, not records: they are not counted. The
+    # canonical columns are already clean text, so only the others are cleaned for this.
+    frame = frame.filter(
+        pl.any_horizontal(
+            *(pl.col(c).is_not_null() for c in expected.names),
+            *(clean_text(pl.col(c)).is_not_null() for c in [*unmapped, "__spill"]),
         )
-        .drop("__fields")
     )
+    # Only a file that decoded to some U+FFFD can have a row with bytes that are not text, and
+    # only a file the scan found short records in needs them joined: each costs a pass over
+    # every value at 10 M rows.
+    encoding_error = (
+        pl.any_horizontal(
+            pl.col(n).str.contains(ENCODING_ERROR_CHAR, literal=True) for n in names
+        ).fill_null(False)
+        if replaced or encoding != "utf-8"
+        else pl.lit(False)
+    )
+    fields = pl.col("__fields")
+    if scan.short.is_empty():
+        frame = frame.with_columns(pl.lit(None, pl.Int64).alias("__fields"))
+    else:
+        # A join, not replace_strict: that one makes polars drop streaming (7 GB for 10 M rows).
+        short = scan.short.rename({"fields": "__fields"}).lazy()
+        frame = frame.join(short, on="source_row", how="left", maintain_order="left")
+    frame = frame.with_columns(
+        encoding_error.alias("__encoding_error"),
+        pl.when(clean_text(pl.col("__spill")).is_not_null())
+        .then(pl.lit(f"more fields than the header's {len(names)}; the extra fields are cut off"))
+        .when(fields.is_not_null())
+        .then(pl.format(f"{{}} field(s) where the header has {len(names)}", fields))
+        .alias("__malformed"),
+    ).drop("__fields")
     return TextFrame(frame, mapped, unmapped, encoding, details, rejected)
 
 

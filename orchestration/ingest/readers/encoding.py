@@ -39,8 +39,9 @@ def text_sample(path: Path, display: str) -> bytes:
     return sample
 
 
-def detect_encoding(path: Path) -> str:
-    """'utf-8' (possibly with a few bad bytes, reported per row) or 'cp1251'.
+def detect_encoding(path: Path) -> tuple[str, bool]:
+    """'utf-8' (possibly with a few bad bytes, reported per row) or 'cp1251', and whether
+    decoding it as UTF-8 gave any U+FFFD (a file without one needs no per-row check).
 
     The whole file is scanned (ASCII chunks cost almost nothing), so a stray byte or a
     Cyrillic block far down the file counts as much as one on the first line. Mostly valid
@@ -63,7 +64,7 @@ def detect_encoding(path: Path) -> str:
                 errors > 0 and CYRILLIC_WORD.search(chunk.decode("cp1251", "replace")) is not None
             )
     bad += decoder.decode(b"", final=True).count(ENCODING_ERROR_CHAR)
-    return "cp1251" if bad > good and words else "utf-8"
+    return ("cp1251" if bad > good and words else "utf-8"), bad > 0
 
 
 def transcode_to_utf8(path: Path, target: Path, encoding: str) -> Path:
