@@ -13,7 +13,7 @@ from orchestration.ingest.lookups import Lookups, resolve_expr
 from orchestration.ingest.parsing import manifest_plan
 from orchestration.ingest.rules import apply_plan
 from orchestration.ingest.stations import StationIndex
-from orchestration.ingest.values import parse_date_expr, unit_expr, unit_factor_expr, weight_parts
+from orchestration.ingest.values import parse_date_expr, unit_expr, unit_factor_expr, weight_stages
 
 
 def _eval(values: list[str | None], expr) -> list:
@@ -72,28 +72,30 @@ def test_dates_iso_dotted_slashed_and_failures() -> None:
     ],
 )
 def test_weights_normalise_to_kg(value: str, unit_column: str | None, kg: float) -> None:
-    frame = pl.DataFrame(
-        {"w": [value], "u": [unit_column]}, schema={"w": pl.String, "u": pl.String}
-    )
-    number, suffix = weight_parts(pl.col("w"))
-    unit = unit_expr(suffix, pl.col("u"))
-    assert frame.select(number * unit_factor_expr(unit)).item() == pytest.approx(kg)
+    frame = _weights([value], [unit_column])
+    unit = unit_expr(pl.col("w_suffix"), pl.col("u"))
+    assert frame.select(pl.col("w_number") * unit_factor_expr(unit)).item() == pytest.approx(kg)
 
 
 @pytest.mark.parametrize(("value", "unit_column"), [("18.5 cwt", None), ("18500", "lb")])
 def test_unknown_units_have_no_factor(value: str, unit_column: str | None) -> None:
-    frame = pl.DataFrame(
-        {"w": [value], "u": [unit_column]}, schema={"w": pl.String, "u": pl.String}
-    )
-    number, suffix = weight_parts(pl.col("w"))
-    out = frame.select(
-        number.alias("n"), unit_factor_expr(unit_expr(suffix, pl.col("u"))).alias("f")
+    out = _weights([value], [unit_column]).select(
+        pl.col("w_number").alias("n"),
+        unit_factor_expr(unit_expr(pl.col("w_suffix"), pl.col("u"))).alias("f"),
     )
     assert out.row(0) == (18.5 if "cwt" in value else 18500.0, None)
 
 
 def test_unparseable_weight_has_no_number() -> None:
-    assert _eval(["abc", "", "t 18"], lambda c: weight_parts(c)[0]) == [None, None, None]
+    assert _weights(["abc", "", "t 18"], [None] * 3)["w_number"].to_list() == [None] * 3
+
+
+def _weights(values: list[str], units: list[str | None]) -> pl.DataFrame:
+    """Columns w (weight as written) and u (unit column), with weight_stages' columns w_*."""
+    frame = pl.DataFrame({"w": values, "u": units}, schema={"w": pl.String, "u": pl.String})
+    for stage in weight_stages(pl.col("w"), "w"):
+        frame = frame.with_columns(stage)
+    return frame
 
 
 def test_header_aliases_russian_english_case_and_spacing() -> None:

@@ -35,24 +35,23 @@ from orchestration.ingest.values import (
     parse_date_expr,
     unit_expr,
     unit_factor_expr,
-    weight_parts,
+    weight_stages,
 )
-from orchestration.iso6346 import is_valid_expr
+from orchestration.iso6346 import is_valid_normalised_expr
 
 
 def manifest_plan(lookups: Lookups, today: date) -> ParsePlan:
     """Text manifest rows -> the typed columns of raw.manifests."""
-    number, suffix = weight_parts(pl.col("gross_weight"))
-    unit = unit_expr(suffix, pl.col("weight_unit"))
     typed = [
+        *weight_stages(pl.col("gross_weight"), "__weight"),
         [
-            number.alias("__weight_number"),
-            unit.alias("__unit"),
+            unit_expr(pl.col("__weight_suffix"), pl.col("weight_unit")).alias("__unit"),
             container_expr(pl.col("container_no")).alias("__container"),
         ],
         [
             (pl.col("__weight_number") * unit_factor_expr(pl.col("__unit"))).alias("__weight_kg"),
-            is_valid_expr(pl.col("__container")).alias("__container_ok"),
+            # __container is trimmed and upper-cased (container_expr)
+            is_valid_normalised_expr(pl.col("__container")).alias("__container_ok"),
             parse_date_expr(pl.col("dispatch_date")).alias("__date"),
         ],
         *resolution_stages(lookups.stations),
