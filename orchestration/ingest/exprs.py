@@ -27,9 +27,10 @@ def excerpt_expr(value: pl.Expr) -> pl.Expr:
 
 def clean_text(col: pl.Expr) -> pl.Expr:
     """Trimmed text, with empty cells as null: an empty field means "not given"."""
-    # not when(len > 0).then(stripped): polars evaluates a shared sub-expression once per use,
-    # and this runs on every text column of every row (half the time)
-    return col.cast(pl.String).str.strip_chars().replace("", None)
+    s = col.cast(pl.String).str.strip_chars()
+    # not .replace("", None), which computes the stripped text once instead of twice: it makes
+    # polars give up streaming the text of a file (8.8 GiB for 10 M rows instead of 2.5)
+    return pl.when(s.str.len_bytes() > 0).then(s)
 
 
 def lookup_key(col: pl.Expr) -> pl.Expr:
