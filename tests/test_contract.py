@@ -22,6 +22,7 @@ from orchestration.ingest.lookups import Lookups
 from orchestration.ingest.parsing import manifest_plan, voyage_plan
 from orchestration.paths import EXPECTATIONS_DIR, PROJECT_ROOT
 from orchestration.sql import DEFAULT_MEMORY_LIMIT
+from orchestration.staging import STORAGE_VERSION
 
 SOURCES_YML = PROJECT_ROOT / "dbt_project" / "models" / "staging" / "raw" / "_sources.yml"
 RAW_SUITES = sorted(EXPECTATIONS_DIR.glob("raw_*.json"))
@@ -81,3 +82,8 @@ def test_dbt_profile_caps_duckdb_memory_like_the_python_side() -> None:
     profile = (PROJECT_ROOT / "dbt_project" / "profiles.yml").read_text(encoding="utf-8")
     defaults = re.findall(r"env_var\('LEDGER_DUCKDB_MEMORY_LIMIT', '([^']+)'\)", profile)
     assert defaults == [DEFAULT_MEMORY_LIMIT]
+
+
+def test_dbt_creates_staging_in_the_same_storage_format_as_ingest() -> None:
+    profile = (PROJECT_ROOT / "dbt_project" / "profiles.yml").read_text(encoding="utf-8")
+    assert re.findall(r"storage_compatibility_version: (\S+)", profile) == [STORAGE_VERSION]

@@ -27,6 +27,7 @@ from orchestration.ingest.source import FileOutcome
 from orchestration.ingest.table_source import MANIFESTS, TableSource
 from orchestration.iso6346 import check_digit
 from orchestration.paths import LedgerPaths
+from orchestration.staging import STORAGE_VERSION
 
 HEADER = (
     "waybill_no,dispatch_date,origin_station_code,origin_station,destination_station_code,"
@@ -89,6 +90,17 @@ def write(paths: LedgerPaths, name: str, content: str | bytes, encoding: str = "
     data = content if isinstance(content, bytes) else content.encode(encoding)
     path.write_bytes(data)
     return path
+
+
+def test_ingest_creates_staging_in_the_current_storage_format(ledger_home: LedgerPaths) -> None:
+    """Not DuckDB's default (1.0's format, for older readers): big writes are slower in it."""
+    write(ledger_home, "manifests/one.csv", f"{HEADER}\n{row('W1')}\n")
+    assert materialize(ledger_home).success
+    [(tags,)] = query(
+        ledger_home,
+        "select tags from duckdb_databases() where database_name = current_database()",
+    )
+    assert tags["storage_version"] == f"{STORAGE_VERSION}+"
 
 
 def test_each_reason_code_with_exact_counts(ledger_home: LedgerPaths) -> None:
