@@ -37,13 +37,15 @@ def record_file_event(con: duckdb.DuckDBPyConnection, source: str, name: str) ->
 
 def record_changes(con: duckdb.DuckDBPyConnection, source: Source, name: str, sha: str) -> None:
     """Log the keys (waybills) whose rows this file brings or takes away, in the same
-    transaction: the incremental dbt models rebuild exactly these until a publish clears them."""
+    transaction: the incremental dbt models rebuild exactly these until a publish clears them.
+    A key on several rows is logged once per row: every reader takes distinct keys, and not
+    deduplicating here saves ~2 s for a 10 M-row file."""
     if source.change_key is None:
         return
     key = quote_ident(source.change_key)
     con.execute(
         f"insert into raw.changed_keys (source, key, source_file, recorded_at)"  # noqa: S608 - quoted constants
-        f" select distinct ?, {key}, ?, ? from {source.tables[0]}"
+        f" select ?, {key}, ?, ? from {source.tables[0]}"
         " where source_file = ? and file_sha256 = ?",
         [source.name, name, now(), name, sha],
     )
