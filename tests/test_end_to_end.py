@@ -253,12 +253,12 @@ def test_a_failing_dbt_test_is_named_and_blocks_publish(
         if c.check_name == "dbt_tests"
     }
     failed = {name: c.metadata["failing_tests"].value for name, c in checks.items() if not c.passed}
-    both = ["column_rules_stg_raw__manifests", "unique_stg_raw__manifests_manifest_row_id"]
+    both = ["column_rules_stg_raw__manifests", "unique_stg_raw__manifests_file_row"]
     assert failed == {"stg_raw__manifests": both}
-    # what each found: the column whose rule broke; the duplicated key (a hash) twice
+    # what each found: the column whose rule broke; the duplicated file and row, twice
     found = [
         r"column_rules_stg_raw__manifests \(failed_column=packages, failing_rows=1\)",
-        r"unique_stg_raw__manifests_manifest_row_id \(unique_field=\w+, n_records=2\)",
+        r"unique_stg_raw__manifests_file_row \(unique_field=[0-9a-f]{64}:\d+, n_records=2\)",
     ]
     shown = checks["stg_raw__manifests"].metadata["failing_rows"].value
     for pattern in found:
