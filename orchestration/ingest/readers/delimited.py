@@ -228,14 +228,14 @@ def read_delimited(path: Path, display: str, expected: FileColumns, scratch: Pat
             *(clean_text(pl.col(c)).is_not_null() for c in [*unmapped, "__spill"]),
         )
     )
-    # Only a file that decoded to some U+FFFD can have a row with bytes that are not text, and
-    # only a file the scan found short records in needs them joined: each costs a pass over
-    # every value at 10 M rows.
+    # Only a file that decoded to some U+FFFD can have a row with bytes that are not text (a
+    # cp1251 file always did: that is how it was told apart), and only a file the scan found
+    # short records in needs them joined: each costs a pass over every value at 10 M rows.
     encoding_error = (
         pl.any_horizontal(
             pl.col(n).str.contains(ENCODING_ERROR_CHAR, literal=True) for n in names
         ).fill_null(False)
-        if replaced or encoding != "utf-8"
+        if replaced
         else pl.lit(False)
     )
     fields = pl.col("__fields")
