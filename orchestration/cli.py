@@ -118,10 +118,13 @@ def _run(args: argparse.Namespace, paths: LedgerPaths, run_id: str) -> int:
         return 0
     # dbt colours only on a terminal: escape codes must not reach a log file or a pipe
     os.environ.setdefault("DBT_USE_COLORS", "true" if sys.stdout.isatty() else "false")
+    from orchestration.quality import gx_worker
+
+    gx_worker.start()  # GX imports in its process while this one imports Dagster and dbt
     from dagster import AssetCheckSeverity, JsonMetadataValue
 
     from orchestration.dagster_runs import fail_dead_runs, keep_runs, prune_runs
-    from orchestration.definitions import defs  # heavy: dbt manifest, GX, Dagster
+    from orchestration.definitions import defs  # heavy: dbt and its manifest, Dagster
     from orchestration.launch import parse_months, run_in_process
     from orchestration.run_output import outcome_lines, print_lines, run_quietly, step_stages
 

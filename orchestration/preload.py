@@ -1,10 +1,9 @@
-"""Import heavy modules in a background thread while a step's work leaves the GIL free.
+"""Import a heavy module in a background thread while a step's work leaves the GIL free.
 
-A fresh process takes 9-11 s to import Great Expectations (scipy, altair and sqlalchemy come
-with it) and ~0.5 s more for the evidence report's matplotlib; the first step that needed one
-used to wait for all of it. polars and DuckDB release the GIL while they parse, insert and run
-dbt's SQL, so a thread importing meanwhile costs the run little; the step's own import then
-finds the module loaded, or waits for the thread under Python's import lock.
+The evidence report's matplotlib takes ~0.5 s to import; the report step used to wait for it.
+DuckDB releases the GIL while it runs dbt's SQL, so a thread importing meanwhile costs the run
+little; the step's own import then finds the module loaded, or waits for the thread under
+Python's import lock. (Great Expectations, ~5 s, imports in its own process: quality/gx_worker.py.)
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import importlib
 import sys
 import threading
 
-GX = "orchestration.quality.gx"  # great_expectations, pandas and the suites' helpers
 EVIDENCE = "orchestration.evidence.page"  # matplotlib, the report's charts and page
 _lock = threading.Lock()
 _started: set[str] = set()

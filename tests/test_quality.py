@@ -15,7 +15,7 @@ import pytest
 
 from orchestration.defs.quality.checks import SUITES, build_gx_check, quality_checks
 from orchestration.defs.resources import LedgerResource
-from orchestration.paths import EXPECTATIONS_DIR, PROJECT_ROOT
+from orchestration.paths import EXPECTATIONS_DIR, PROJECT_ROOT, LedgerPaths
 from orchestration.quality.gx import validate_table
 from orchestration.quality.gx_suites import gx_context, load_suite
 
@@ -376,20 +376,38 @@ def test_check_that_cannot_run_leaves_a_failed_audit_row(tmp_path: Path) -> None
     ]
 
 
-def test_gx_is_imported_in_the_background_once_per_process() -> None:
-    """The ingest starts importing GX (9-11 s in a fresh process) while it parses files: one
-    thread per process, and after it the module is there for the checks."""
+def test_gx_validates_in_a_worker_process(tmp_path: Path) -> None:
+    """GX (9-11 s to import) loads in one worker process per run process: the run gets the same
+    verdict as an in-process validation and never imports great_expectations or pandas, and a
+    worker that died (killed, out of memory) fails its check and is replaced for the next."""
+    paths = LedgerPaths.from_env(tmp_path)
+    _shipments_db(paths.staging_db, *CORRUPT)
     probe = (
-        "import sys\n"
-        "from orchestration.preload import GX, preload\n"
-        "assert 'great_expectations' not in sys.modules\n"
-        "thread = preload(GX)\n"
-        "assert thread is not None and preload(GX) is None\n"
-        "thread.join()\n"
-        "assert GX in sys.modules and 'great_expectations' in sys.modules\n"
-        "assert preload(GX) is None\n"
+        "import json, multiprocessing, sys\n"
+        "from concurrent.futures.process import BrokenProcessPool\n"
+        "from orchestration.paths import LedgerPaths\n"
+        "from orchestration.quality import gx_worker\n"
+        "paths = LedgerPaths.from_env(sys.argv[1])\n"
+        "assert gx_worker.start() is gx_worker.start()\n"
+        "first = gx_worker.validate(paths, 'fct_shipments', 'fct_shipments')\n"
+        "assert not {'great_expectations', 'pandas'} & set(sys.modules), 'imported in the run'\n"
+        "for worker in multiprocessing.active_children():\n"
+        "    worker.kill()\n"
+        "try:\n"
+        "    gx_worker.validate(paths, 'fct_shipments', 'fct_shipments')\n"
+        "    raise SystemExit('a dead worker went unnoticed')\n"
+        "except BrokenProcessPool:\n"
+        "    pass\n"
+        "again = gx_worker.validate(paths, 'fct_shipments', 'fct_shipments')\n"
+        "print(json.dumps([[f.as_dict() for f in s.failures] for s in (first, again)]))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True
+        [sys.executable, "-c", probe, str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
+    in_process = [f.as_dict() for f in _validate(paths.staging_db).failures]
+    assert in_process  # the corrupted table fails: the comparison below means something
+    assert json.loads(result.stdout) == [in_process, in_process]

@@ -39,12 +39,8 @@ from orchestration.quality.gx_suites import (
     load_suite,
     write_data_docs,
 )
-from orchestration.quality.gx_summary import (
-    SAMPLE_SIZE,
-    ValidationSummary,
-    failure,
-    merge_chunks,
-)
+from orchestration.quality.gx_summary import SAMPLE_SIZE, failure, merge_chunks
+from orchestration.quality.summary import ValidationSummary
 
 DEFAULT_CHUNK_ROWS = 1_000_000
 VALIDATION_LANES = 2

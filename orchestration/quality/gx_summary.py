@@ -1,88 +1,18 @@
-"""Validation results: chunk results merged into one per expectation, and the summary a
-check reports and the audit table keeps (the full detail is in Data Docs)."""
+"""Validation results: chunk results merged into one per expectation, and cut to the summary a
+check reports and the audit table keeps (quality/summary.py; the full detail is in Data Docs)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from great_expectations.core import ExpectationValidationResult
 
-from orchestration.quality.audit import SEVERITIES
 from orchestration.quality.gx_batches import columns_of
+from orchestration.quality.summary import FailedExpectation
 
 SAMPLE_SIZE = 20  # unexpected values kept per expectation
 _COUNT_KEYS = ("element_count", "unexpected_count", "missing_count")
-
-
-@dataclass(frozen=True)
-class FailedExpectation:
-    """One failed expectation, small enough to put in Dagster metadata and the audit table."""
-
-    expectation: str
-    columns: str
-    severity: str
-    unexpected_count: int | None
-    element_count: int | None
-    sample: tuple[Any, ...]
-    observed: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "expectation": self.expectation,
-            "columns": self.columns,
-            "severity": self.severity,
-            "unexpected_count": self.unexpected_count,
-            "element_count": self.element_count,
-            "sample": [str(v) for v in self.sample],
-            "observed": self.observed,
-        }
-
-
-@dataclass(frozen=True)
-class ValidationSummary:
-    """What a check reports and the audit table keeps; the full detail is in Data Docs."""
-
-    table: str
-    suite: str
-    rows: int
-    evaluated: dict[str, int]
-    failures: tuple[FailedExpectation, ...]
-    batches: int  # GX validations run: more than one when a table is read in chunks
-    seconds: float
-    data_docs_url: str | None
-    rows_validated: int  # rows the row-wise expectations saw (fewer than rows when scoped)
-
-    @property
-    def failed(self) -> dict[str, int]:
-        counts = Counter(f.severity for f in self.failures)
-        return {s: counts.get(s, 0) for s in SEVERITIES}
-
-    @property
-    def success(self) -> bool:
-        """Only error-level failures make a table unusable; warnings are recorded."""
-        return self.failed["error"] == 0
-
-    @property
-    def severity(self) -> str | None:
-        """Worst failed level: 'error', 'warn', or None when everything passed."""
-        return next((s for s in SEVERITIES if self.failed[s]), None)
-
-    def failures_markdown(self) -> str:
-        if not self.failures:
-            return "All expectations passed."
-        lines = [
-            "| severity | expectation | columns | unexpected | of | sample / observed |",
-            "|---|---|---|---|---|---|",
-        ]
-        for f in self.failures:
-            shown = ", ".join(str(v) for v in f.sample[:5]) or (f.observed or "")
-            lines.append(
-                f"| {f.severity} | {f.expectation} | {f.columns} | {f.unexpected_count} "
-                f"| {f.element_count} | {shown.replace('|', '/')} |"
-            )
-        return "\n".join(lines)
 
 
 def merge_chunks(parts: list[ExpectationValidationResult]) -> ExpectationValidationResult:
@@ -155,8 +85,13 @@ def failure(res: ExpectationValidationResult) -> FailedExpectation:
         expectation=cfg.type,
         columns=",".join(columns_of(cfg)),
         severity=cfg.meta["severity"],
-        unexpected_count=r.get("unexpected_count"),
-        element_count=r.get("element_count"),
-        sample=tuple(r.get("partial_unexpected_list", [])),
+        unexpected_count=_count(r.get("unexpected_count")),
+        element_count=_count(r.get("element_count")),
+        # as text, as the check shows them: the summary then unpickles with no numpy or pandas
+        sample=tuple(str(v) for v in r.get("partial_unexpected_list", [])),
         observed=None if observed is None else str(observed),
     )
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None else int(value)

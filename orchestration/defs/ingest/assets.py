@@ -23,7 +23,7 @@ from orchestration.ingest.report_source import REPORTS
 from orchestration.ingest.source import FileOutcome, Source
 from orchestration.ingest.table_source import MANIFESTS, VOYAGES, TableSource
 from orchestration.markdown import markdown_table
-from orchestration.preload import GX, preload
+from orchestration.quality import gx_worker
 
 GROUP = "ingest"
 
@@ -95,7 +95,7 @@ def run_metadata(outcomes: Sequence[FileOutcome]) -> dict[str, dg.MetadataValue]
 def _ingest(
     context: AssetExecutionContext, ledger: LedgerResource, source: Source
 ) -> list[FileOutcome]:
-    preload(GX)  # the raw checks that follow need it; polars and DuckDB leave the GIL free
+    gx_worker.start()  # the raw checks that follow validate there: GX imports meanwhile
     return ingest_source(ledger, source, log=context.log.info, warn=context.log.warning)
 
 
