@@ -19,15 +19,20 @@ MEMORY_LIMIT = os.environ.get("LEDGER_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT
 
 
 def connect(
-    path: Path | None, read_only: bool = False, block_size: int | None = None
+    path: Path | None,
+    read_only: bool = False,
+    block_size: int | None = None,
+    storage_version: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """No progress bars: they would land in CLI output and Dagster logs on large tables. An
     in-memory database (a diff of two versions) spills to the system temp folder, not to
-    ``.tmp`` in whatever folder the process runs in (DuckDB's default). ``block_size`` applies
-    to a file this creates (an existing file keeps its own)."""
+    ``.tmp`` in whatever folder the process runs in (DuckDB's default). ``block_size`` and
+    ``storage_version`` apply to a file this creates (an existing file keeps its own)."""
     config = {"memory_limit": MEMORY_LIMIT}
     if block_size is not None:
         config["default_block_size"] = str(block_size)
+    if storage_version is not None:
+        config["storage_compatibility_version"] = storage_version
     if path is None:
         config["temp_directory"] = str(Path(tempfile.gettempdir()) / f"ledger-duckdb-{os.getpid()}")
     con = duckdb.connect(

@@ -6,13 +6,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Protocol
 
 import dagster as dg
 import duckdb
 
 from orchestration.paths import LedgerPaths
-from orchestration.sql import MEMORY_LIMIT
+from orchestration.sql import connect
 
 # A `dbt build` orphaned by a kill -9 of its run keeps the staging write lock until it ends
 # (about as long as a build): the next run waits for it instead of failing.
@@ -36,14 +37,7 @@ def connect_when_free(
     deadline = time.monotonic() + wait
     while True:
         try:
-            return duckdb.connect(
-                path,
-                read_only=read_only,
-                config={
-                    "memory_limit": MEMORY_LIMIT,
-                    "storage_compatibility_version": STORAGE_VERSION,
-                },
-            )
+            return connect(Path(path), read_only=read_only, storage_version=STORAGE_VERSION)
         except duckdb.IOException as exc:
             if "Could not set lock" not in str(exc) or time.monotonic() > deadline:
                 raise
