@@ -22,7 +22,14 @@ from pathlib import Path
 
 from orchestration.claims import register as register_claims
 from orchestration.code_version import code_version
-from orchestration.inputs import SOURCES, current_files, fingerprint_of, input_hashes, unread_files
+from orchestration.inputs import (
+    SOURCES,
+    current_files,
+    fingerprint_of,
+    input_hashes,
+    unhashed_bytes,
+    unread_files,
+)
 from orchestration.instance import dagster_home, dagster_instance
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.publish.commands import register as register_versions
@@ -64,6 +71,11 @@ def unchanged_version(paths: LedgerPaths) -> str | None:
 
 
 MAX_UNREAD_WARNINGS = 20
+# Above this much new input, the GX worker starts once the files are read (ingest assets), not
+# with the run: while polars streams a big file (~2 GB resident for 2 GB of CSV), an idle
+# worker's ~0.35 GB would lift the run's peak memory, and its import is then a small part of
+# the run anyway.
+EARLY_GX_MAX_BYTES = 256 * 2**20
 
 
 def check_inputs(paths: LedgerPaths) -> str | None:
@@ -112,15 +124,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, paths: LedgerPaths, run_id: str) -> int:
     """`ledger run` with the run lock held."""
+    big_read = unhashed_bytes(paths) > EARLY_GX_MAX_BYTES  # before the hashes are cached
     if not (args.force or args.months) and (message := unchanged_version(paths)):
         print(message)
         print("nothing to do (use --force to build and audit anyway)", file=sys.stderr)
         return 0
     # dbt colours only on a terminal: escape codes must not reach a log file or a pipe
     os.environ.setdefault("DBT_USE_COLORS", "true" if sys.stdout.isatty() else "false")
-    from orchestration.quality import gx_worker
+    if not big_read:  # GX imports in its process while this one imports Dagster and dbt
+        from orchestration.quality import gx_worker
 
-    gx_worker.start()  # GX imports in its process while this one imports Dagster and dbt
+        gx_worker.start()
     from dagster import AssetCheckSeverity, JsonMetadataValue
 
     from orchestration.dagster_runs import fail_dead_runs, keep_runs, prune_runs

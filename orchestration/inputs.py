@@ -81,6 +81,25 @@ def unread_files(raw_dir: Path) -> list[str]:
     return sorted(found)
 
 
+def unhashed_bytes(paths: LedgerPaths) -> int:
+    """Bytes of the input files new or changed since their hashes were cached (a stat each):
+    about what the next ingest reads."""
+    try:
+        cache = json.loads((paths.warehouse_dir / HASH_CACHE).read_text())
+    except (OSError, ValueError):
+        cache = {}
+    root, total = paths.raw_dir.resolve(), 0
+    for source in SOURCES:
+        for name, path in current_files(paths.raw_dir, source):
+            if leaves_raw(path, root):
+                continue
+            st = path.stat()
+            known = cache.get(name)
+            if not known or known[0] != [st.st_size, st.st_mtime_ns, st.st_ino]:
+                total += st.st_size
+    return total
+
+
 def input_hashes(paths: LedgerPaths, sources: Sequence[str] = SOURCES) -> dict[str, str]:
     """sha256 of every input file of ``sources``, keyed like the file registry
     (``manifests/x.csv``).

@@ -16,7 +16,7 @@ from orchestration.code_version import code_version
 from orchestration.definitions import defs
 from orchestration.defs.jobs import daily_ledger, raw_files_sensor
 from orchestration.defs.resources import LedgerResource
-from orchestration.inputs import fingerprint_of, input_hashes
+from orchestration.inputs import fingerprint_of, input_hashes, unhashed_bytes
 from orchestration.paths import PROJECT_ROOT, LedgerPaths
 from orchestration.publish.store import VersionStore
 from tests.test_versions import BASE, stage
@@ -208,3 +208,18 @@ def test_on_a_shared_instance_a_run_waits_for_the_lock_instead_of_being_refused(
     release(ledger_home)
     assert lock_holder.wait() == 0
     assert len(waited) == 1 and "run first-run" in waited[0], waited
+
+
+def test_new_input_bytes_are_what_the_hash_cache_has_not_seen(ledger_home: LedgerPaths) -> None:
+    """`ledger run` starts the GX worker first thing only when the run reads little new input:
+    the measure is the files whose hashes are not cached yet, new or rewritten."""
+    folder = ledger_home.raw_dir / "manifests"
+    folder.mkdir(parents=True, exist_ok=True)
+    first, second = folder / "a.csv", folder / "b.csv"
+    first.write_text("waybill_no\n1\n")
+    second.write_text("waybill_no\n2\n3\n")
+    assert unhashed_bytes(ledger_home) == first.stat().st_size + second.stat().st_size
+    input_hashes(ledger_home)  # what every run and sensor tick does: the hashes are cached
+    assert unhashed_bytes(ledger_home) == 0
+    second.write_text("waybill_no\n2\n3\n4\n")
+    assert unhashed_bytes(ledger_home) == second.stat().st_size

@@ -4,8 +4,8 @@ Importing GX is ~5 s of pure Python (scipy, altair and sqlalchemy come with it; 
 loaded machine). Imported by the run's own process, even on a background thread, it held the
 GIL while the run imported Dagster and parsed files, and the first check still waited for the
 rest. A worker process imports it on the other core instead (``ledger run`` starts it first
-thing, an ingest step otherwise), and every check of the run validates there: the run's process
-never imports GX or pandas. The worker opens the staging database read-only for each validation
+thing unless the run reads big new files, an ingest step otherwise, once it read its files),
+and every check of the run validates there: the run's process never imports GX or pandas. The worker opens the staging database read-only for each validation
 and closes it after, as the checks did in-process; the summary it returns is plain Python
 (quality/summary.py).
 """

@@ -95,8 +95,11 @@ def run_metadata(outcomes: Sequence[FileOutcome]) -> dict[str, dg.MetadataValue]
 def _ingest(
     context: AssetExecutionContext, ledger: LedgerResource, source: Source
 ) -> list[FileOutcome]:
-    gx_worker.start()  # the raw checks that follow validate there: GX imports meanwhile
-    return ingest_source(ledger, source, log=context.log.info, warn=context.log.warning)
+    outcomes = ingest_source(ledger, source, log=context.log.info, warn=context.log.warning)
+    # The raw checks that follow validate there; `ledger run` started it already unless this
+    # run reads big files, which are better read without it (cli.EARLY_GX_MAX_BYTES).
+    gx_worker.start()
+    return outcomes
 
 
 def _table_rows(ledger: LedgerResource, table: str) -> int:
