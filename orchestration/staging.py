@@ -9,7 +9,6 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Protocol
 
-import dagster as dg
 import duckdb
 
 from orchestration.paths import LedgerPaths
@@ -41,6 +40,8 @@ def connect_when_free(
         except duckdb.IOException as exc:
             if "Could not set lock" not in str(exc) or time.monotonic() > deadline:
                 raise
+            import dagster as dg  # here only: the GX worker opens staging without Dagster
+
             dg.get_dagster_logger().warning(
                 f"staging database busy, waiting: {str(exc).splitlines()[0]}"
             )

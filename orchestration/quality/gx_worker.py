@@ -5,9 +5,9 @@ loaded machine). Imported by the run's own process, even on a background thread,
 GIL while the run imported Dagster and parsed files, and the first check still waited for the
 rest. A worker process imports it on the other core instead (``ledger run`` starts it first
 thing unless the run reads big new files, an ingest step otherwise, once it read its files),
-and every check of the run validates there: the run's process never imports GX or pandas. The worker opens the staging database read-only for each validation
-and closes it after, as the checks did in-process; the summary it returns is plain Python
-(quality/summary.py).
+and every check of the run validates there: the run's process never imports GX or pandas.
+The worker opens the staging database read-only for each validation and closes it after, as
+the checks did in-process; the summary it returns is plain Python (quality/summary.py).
 """
 
 from __future__ import annotations
