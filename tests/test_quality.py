@@ -376,6 +376,38 @@ def test_check_that_cannot_run_leaves_a_failed_audit_row(tmp_path: Path) -> None
     ]
 
 
+EXITING_WORKER = """
+import multiprocessing, os
+from concurrent.futures import ProcessPoolExecutor
+
+
+def task():
+    from orchestration.quality import gx_worker
+
+    worker = gx_worker.start().submit(os.getpid).result()  # the worker is up and waiting
+    return worker
+
+
+if __name__ == "__main__":
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        print(pool.submit(task).result())
+"""
+
+
+def test_a_process_that_started_the_gx_worker_in_a_process_pool_exits(tmp_path: Path) -> None:
+    """A backfill runs each month in a process of a pool (parallel.py): when it exits,
+    multiprocessing joins its children before the executors' exit hook could stop the GX
+    worker, which then waited for work for ever and the backfill never returned. The timeout
+    only tells a deadlock from an exit that takes seconds."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(EXITING_WORKER)
+    result = subprocess.run(
+        [sys.executable, str(probe)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().isdigit()
+
+
 def test_gx_validates_in_a_worker_process(tmp_path: Path) -> None:
     """GX (9-11 s to import) loads in one worker process per run process: the run gets the same
     verdict as an in-process validation and never imports great_expectations or pandas, and a

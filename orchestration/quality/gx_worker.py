@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import multiprocessing
+import multiprocessing.util
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -35,7 +36,20 @@ def start() -> ProcessPoolExecutor:
             # spawn, not fork: a fork would copy the run's threads (Dagster's, DuckDB's) mid-flight
             _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
             _pool.submit(_import_gx)  # the pool starts its process on the first task
+            # A run inside a multiprocessing worker (a backfill's, parallel.py) exits through
+            # multiprocessing, which joins the process's children before the executors' own
+            # exit hook would stop this one: it would wait for ever. Its finalizers come first,
+            # highest priority first; the pool's queues close theirs at 10.
+            multiprocessing.util.Finalize(None, _stop, exitpriority=20)
         return _pool
+
+
+def _stop() -> None:
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def validate(paths: LedgerPaths, table: str, suite: str, **options: Any) -> ValidationSummary:
