@@ -1,13 +1,15 @@
 """The Dagster instance `ledger run`, `ledger ui` and the backfill workers share.
 
-Zero configuration: SQLite storage under ``data/warehouse/dagster``. SQLite is for one process
-at a time, so runs queue one by one. With ``LEDGER_PG_URL`` set the run, event-log and schedule
+Zero configuration: SQLite storage under ``data/warehouse/dagster``, its event log kept by
+event_log.py (connections that outlive one event). SQLite is for one process at a time, so runs
+queue one by one. With ``LEDGER_PG_URL`` set the run, event-log and schedule
 storage move to that PostgreSQL database, and ``LEDGER_WORKERS`` runs may be in flight at once.
 Import-light: the CLI imports it; Dagster loads only in :func:`dagster_instance`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,9 +54,21 @@ retention:
 OLD_DAGSTER_YAMLS = (
     "telemetry:\n  enabled: false\n",
     "telemetry:\n  enabled: false\nnux:\n  enabled: false\n",
+    DAGSTER_YAML,
 )
-# The first line of the Postgres variant: while it is there the file is ours to rewrite.
-PG_HEADER = f"# written by ledger because {PG_URL_ENV} is set; delete this line to keep edits\n"
+# The first line of each variant: while it is there the file is ours to rewrite.
+GENERATED = "# written by ledger"
+SQLITE_HEADER = f"{GENERATED}; delete this line to keep edits\n"
+PG_HEADER = f"{GENERATED} because {PG_URL_ENV} is set; delete this line to keep edits\n"
+# Dagster's own SQLite event log with its connections kept open (event_log.py). Dagster's
+# default puts it in history/runs too, but fills the folder in at load time; a configured one
+# needs it written out, so the file names this home's folder (and is rewritten if it moves).
+SQLITE_EVENT_LOG = """event_log_storage:
+  module: orchestration.event_log
+  class: PooledSqliteEventLogStorage
+  config:
+    base_dir: {runs}
+"""
 # The URL stays in the environment (it may carry a password), not in the file.
 PG_STORAGE = f"""storage:
   postgres:
@@ -92,17 +106,18 @@ def workers() -> int:
     return int(value)
 
 
-def dagster_yaml() -> str:
-    """The instance config for this environment: SQLite as always, or Postgres storage with a
-    run queue as wide as ``LEDGER_WORKERS``."""
+def dagster_yaml(home: Path) -> str:
+    """The instance config for this environment: SQLite in ``home`` as always, or Postgres
+    storage with a run queue as wide as ``LEDGER_WORKERS``."""
     if pg_url() is None:
-        return DAGSTER_YAML
+        runs = json.dumps(str((home / "history" / "runs").absolute()))  # YAML reads JSON strings
+        return SQLITE_HEADER + DAGSTER_YAML + SQLITE_EVENT_LOG.format(runs=runs)
     queue = DAGSTER_YAML.replace("max_concurrent_runs: 1", f"max_concurrent_runs: {workers()}")
     return PG_HEADER + queue + PG_STORAGE
 
 
 def _generated(text: str) -> bool:
-    return text in (*OLD_DAGSTER_YAMLS, DAGSTER_YAML) or text.startswith(PG_HEADER)
+    return text in OLD_DAGSTER_YAMLS or text.startswith(GENERATED)
 
 
 def dagster_home(paths: LedgerPaths) -> str:
@@ -110,7 +125,7 @@ def dagster_home(paths: LedgerPaths) -> str:
     home = Path(os.environ.get("DAGSTER_HOME") or paths.warehouse_dir / "dagster")
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    wanted = dagster_yaml()
+    wanted = dagster_yaml(home)
     if not config.exists() or (_generated(text := config.read_text()) and text != wanted):
         config.write_text(wanted)
     return str(home)
