@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -182,6 +183,30 @@ def test_data_docs_page_written_and_index_keeps_history(tmp_path: Path) -> None:
     (result,) = (docs / "results" / "fct_shipments" / "run-42").rglob("*.json")
     markers = json.loads(result.read_text())["meta"]["batch_markers"]
     assert "ge_load_time" in markers and "pandas_data_fingerprint" not in markers
+
+
+def test_data_docs_templates_compile_once_per_machine(tmp_path: Path) -> None:
+    """The site's page and index views keep jinja's compiled templates in its per-user cache
+    folder (under TMPDIR), so the next page, run or process parses no template again."""
+    db = _shipments_db(tmp_path / "s.duckdb", *CORRUPT)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    script = (
+        "import sys, duckdb; from pathlib import Path;"
+        " from orchestration.quality.gx import validate_table;"
+        " con = duckdb.connect(sys.argv[1], read_only=True);"
+        " validate_table(con, 'fct_shipments', 'fct_shipments', docs_dir=Path(sys.argv[2]),"
+        " run_name='run-1')"
+    )
+    env = {**os.environ, "TMPDIR": str(temp), "PYTHONPATH": str(PROJECT_ROOT)}
+    subprocess.run(
+        [sys.executable, "-c", script, str(db), str(tmp_path / "docs")], env=env, check=True
+    )
+    (cache,) = temp.glob("_jinja2-cache-*")
+    compiled = sorted(cache.glob("__jinja2_*.cache"))
+    # page.j2, index_page.j2 and the components and sections they include
+    assert len(compiled) >= 5, compiled
+    assert (tmp_path / "docs" / "index.html").is_file()
 
 
 def test_data_docs_need_no_network(tmp_path: Path) -> None:

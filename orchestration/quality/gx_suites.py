@@ -60,7 +60,9 @@ def gx_context(docs_dir: Path | None = None) -> Any:
                 "site_index_builder": {
                     "class_name": "DefaultSiteIndexBuilder",
                     "validation_results_limit": INDEX_LIMIT,
+                    "view": _view("CachedIndexPageView"),
                 },
+                "site_section_builders": {"validations": {"view": _view("CachedPageView")}},
                 "store_backend": {
                     "class_name": "TupleFilesystemStoreBackend",
                     "base_directory": str(docs_dir),
@@ -96,6 +98,10 @@ def expectation_key(config: Any) -> str:
     """GX returns results grouped by domain, not in suite order; match them back by content."""
     kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
     return json.dumps([config.type, kwargs], sort_keys=True, default=str)
+
+
+def _view(class_name: str) -> dict[str, str]:
+    return {"module_name": "orchestration.quality.gx_views", "class_name": class_name}
 
 
 def write_data_docs(
